@@ -34,8 +34,11 @@ export interface LinkKey {
   readonly passphrase: boolean;
 }
 
+/** WebCrypto's CryptoKey, named so that this module also type-checks with Node's types. */
+type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
 export interface DerivedSecrets {
-  readonly aesKey: CryptoKey;
+  readonly aesKey: AesKey;
   /** base64url verifier to send as `passphrase`; undefined when there is no passphrase. */
   readonly verifier: string | undefined;
 }
