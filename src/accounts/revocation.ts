@@ -1,0 +1,67 @@
+import type { Redis } from 'ioredis';
+
+/** Revoked token ids (jti), kept until the token would have expired anyway. */
+export interface RevocationList {
+  revoke(jti: string, expiresAtSeconds: number): Promise<void>;
+  isRevoked(jti: string): Promise<boolean>;
+}
+
+class LocalRevocations {
+  private readonly entries = new Map<string, number>();
+
+  add(jti: string, expiresAtSeconds: number): void {
+    this.entries.set(jti, expiresAtSeconds);
+    if (this.entries.size % 1024 === 0) this.prune();
+  }
+
+  has(jti: string): boolean {
+    const exp = this.entries.get(jti);
+    if (exp === undefined) return false;
+    if (exp * 1000 <= Date.now()) {
+      this.entries.delete(jti);
+      return false;
+    }
+    return true;
+  }
+
+  private prune(): void {
+    const now = Date.now();
+    for (const [jti, exp] of this.entries) if (exp * 1000 <= now) this.entries.delete(jti);
+  }
+}
+
+export function inProcessRevocations(): RevocationList {
+  const local = new LocalRevocations();
+  return {
+    revoke(jti, exp) {
+      local.add(jti, exp);
+      return Promise.resolve();
+    },
+    isRevoked(jti) {
+      return Promise.resolve(local.has(jti));
+    },
+  };
+}
+
+/**
+ * Shared across replicas through Redis. If Redis is away, this replica still remembers what
+ * it revoked itself, so a logout here holds here; the fault is logged by the Redis client.
+ */
+export function redisRevocations(redis: Redis): RevocationList {
+  const local = new LocalRevocations();
+  const key = (jti: string) => `sealnote:revoked:${jti}`;
+  return {
+    async revoke(jti, exp) {
+      local.add(jti, exp);
+      await redis.set(key(jti), '1', 'EXAT', exp).catch(() => undefined);
+    },
+    async isRevoked(jti) {
+      if (local.has(jti)) return true;
+      try {
+        return (await redis.exists(key(jti))) === 1;
+      } catch {
+        return false;
+      }
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { AppError, problemBody, type ProblemCode } from '../errors.js';
+import { isConnectionError } from '../storage/database.js';
+
+export function sendProblem(reply: FastifyReply, code: ProblemCode, detail?: string) {
+  const body = problemBody(code, detail);
+  return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+interface ValidationIssue {
+  instancePath?: string;
+  message?: string;
+}
+
+/** Says where the input is wrong, never what it was: the input may be a secret. */
+function describeValidation(err: FastifyError): string {
+  const part = err.validationContext ?? 'request';
+  const issues = (err.validation ?? []) as ValidationIssue[];
+  return issues
+    .slice(0, 3)
+    .map((issue) => {
+      const path = issue.instancePath === undefined || issue.instancePath === '' ? '' : issue.instancePath;
+      return `${part}${path}: ${issue.message ?? 'is not valid'}`;
+    })
+    .join('; ');
+}
+
+function classify(err: FastifyError): { code: ProblemCode; detail?: string } {
+  if (err instanceof AppError) return { code: err.code, detail: err.detail };
+  if (err.validation !== undefined) {
+    if (err.validationContext === 'params') return { code: 'malformed_id' };
+    return { code: 'invalid_request', detail: describeValidation(err) };
+  }
+  if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
+    return { code: 'malformed_json' };
+  }
+  if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    return { code: 'malformed_json', detail: 'The body is empty' };
+  }
+  switch (err.statusCode) {
+    case 413:
+      return { code: 'payload_too_large' };
+    case 415:
+      return { code: 'unsupported_media_type' };
+    case 429:
+      return { code: 'rate_limited' };
+    case 404:
+      return { code: 'not_found' };
+    case 405:
+      return { code: 'method_not_allowed' };
+    default:
+      break;
+  }
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return { code: 'invalid_request' };
+  }
+  if (isConnectionError(err)) return { code: 'unavailable' };
+  return { code: 'internal' };
+}
+
+/**
+ * Every error becomes an RFC 9457 problem with a stable code. Nothing of an unexpected error
+ * (message, stack, SQL, SQLSTATE) reaches the client; it is logged by type and code only.
+ */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const { code, detail } = classify(err);
+    if (code === 'internal') {
+      request.log.error({ event: 'unhandled_error', err }, 'Request failed');
+    } else if (code === 'unavailable') {
+      request.log.error({ event: 'database_unavailable', err }, 'Database unavailable');
+      void reply.header('retry-after', '5');
+    }
+    if (code === 'unauthorized') void reply.header('www-authenticate', 'Bearer');
+    return sendProblem(reply, code, detail);
+  });
+
+  app.setNotFoundHandler(
+    { preHandler: app.rateLimit() },
+    (_request, reply) => sendProblem(reply, 'not_found'),
+  );
+}

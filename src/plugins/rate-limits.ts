@@ -1,0 +1,59 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/env.js';
+import { AppError } from '../errors.js';
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Per-client limits keyed on the client address, which Fastify takes from forwarding headers
+ * only when TRUST_PROXY names the proxies: with it unset, a client cannot pick its own key.
+ * With REDIS_URL the counters are shared by all replicas; if Redis is away requests pass
+ * (skipOnError) and the Redis client logs the fault, so an outage there is not one here.
+ */
+export async function registerRateLimits(
+  app: FastifyInstance,
+  config: Config,
+  redis: Redis | undefined,
+) {
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimitMax,
+    timeWindow: MINUTE_MS,
+    redis,
+    nameSpace: 'sealnote:rate:',
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      new AppError('rate_limited', `Try again in ${context.after}`),
+    onExceeded: (request: FastifyRequest) => {
+      request.log.warn(
+        { event: 'rate_limit_exceeded', route: request.routeOptions.url ?? 'unmatched' },
+        'Rate limit exceeded',
+      );
+    },
+  });
+}
+
+/** The stricter per-client limit of the /auth routes, against password guessing. */
+export function authRateLimit(config: Config) {
+  return { rateLimit: { max: config.authRateLimitMax, timeWindow: MINUTE_MS } };
+}
+
+/**
+ * A cap per account on creating messages, so that one stolen or scripted account cannot fill
+ * the database from many addresses. Returns the seconds to wait, or 0 when allowed.
+ */
+export function accountCreateLimiter(app: FastifyInstance, config: Config) {
+  const limiter = app.createRateLimit({
+    max: config.createRateLimitMax,
+    timeWindow: MINUTE_MS,
+    keyGenerator: (request) => `account:${request.auth?.sub ?? 'none'}`,
+  });
+  return async (request: FastifyRequest): Promise<number> => {
+    const result = await limiter(request);
+    if (result.isAllowed || !result.isExceeded) return 0;
+    request.log.warn({ event: 'account_rate_limit_exceeded' }, 'Per-account limit exceeded');
+    return Math.max(1, result.ttlInSeconds);
+  };
+}
