@@ -8,7 +8,9 @@ const webRoot = fileURLToPath(new URL('.', import.meta.url));
 export default defineConfig({
   root: webRoot,
   base: '/',
-  publicDir: false,
+  // public/config.json ships as {} (same origin); an operator replaces it in web/dist to point
+  // the page at an API elsewhere. Serving it avoids a 404 in every visitor's console.
+  publicDir: 'public',
   build: {
     outDir: 'dist',
     emptyOutDir: true,
