@@ -66,11 +66,12 @@ async function main(): Promise<void> {
   });
 
   await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
   log.info(
     {
       event: 'listening',
       host: config.host,
-      port: config.port,
+      port: address !== null && typeof address === 'object' ? address.port : config.port,
       database: built.services.db.kind,
       tls: config.tlsCertFile !== undefined,
       production: config.production,
