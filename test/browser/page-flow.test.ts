@@ -27,6 +27,9 @@ const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta
 const MIXED_TEXT =
   'Emoji 🔐👩🏽‍💻🇳🇱, RTL: שלום עולם / مرحبا بالعالم, and <b>markup</b> & "quotes"\n\tend.';
 
+/** Generous: a busy 2-core machine runs these beside the API tests. */
+const BROWSER_TEST_TIMEOUT_MS = 120_000;
+
 let server: TestServer;
 let browser: Browser;
 
@@ -68,7 +71,7 @@ async function composer(): Promise<{ page: Page; problems: PageProblems; close()
   return { page, problems, close: () => context.close() };
 }
 
-describe('the whole flow', () => {
+describe('the whole flow', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('registers, creates a link, reveals it once in a fresh browser with identical text, then says it is gone', async () => {
     const { context, problems } = await newWatchedContext(browser);
     const page = await context.newPage();
@@ -152,7 +155,7 @@ describe('the whole flow', () => {
   });
 });
 
-describe('what the server sees', () => {
+describe('what the server sees', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('gets neither the plaintext, the fragment key nor the passphrase, in requests, rows or logs', async () => {
     const secret = `server must not see this ${uniqueName('plain')}`;
     const passphrase = `pass ${uniqueName('phrase')}`;
@@ -195,7 +198,7 @@ describe('what the server sees', () => {
   });
 });
 
-describe('bots and passphrases', () => {
+describe('bots and passphrases', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('does not burn a message when a bot loads the link without clicking', async () => {
     const author = await composer();
     const link = await composeInPage(author.page, 'still here for the human');
@@ -263,7 +266,7 @@ describe('bots and passphrases', () => {
   });
 });
 
-describe('accounts and sessions', () => {
+describe('accounts and sessions', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('explains a taken name, a weak password and wrong credentials', async () => {
     const { context, problems } = await newWatchedContext(browser);
     const page = await context.newPage();
@@ -356,7 +359,7 @@ describe('accounts and sessions', () => {
   });
 });
 
-describe('own messages and care after reading', () => {
+describe('own messages and care after reading', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('lists live messages with views and expiry, and revoke makes a link dead', async () => {
     const author = await composer();
     const link = await composeInPage(author.page, 'to be revoked', { views: '3' });
