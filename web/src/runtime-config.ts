@@ -6,6 +6,8 @@
  */
 import { DEFAULT_MAX_MESSAGE_BYTES } from './padding.js';
 
+const MIN_MAX_MESSAGE_BYTES = 64;
+
 export interface RuntimeConfig {
   /** Base URL of the API without a trailing slash; '' is the page's own origin. */
   readonly apiBase: string;
@@ -41,10 +43,14 @@ export function parseRuntimeConfig(value: unknown): RuntimeConfig {
   }
   let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
   if (value.max_message_bytes !== undefined) {
-    if (typeof value.max_message_bytes !== 'number' || !Number.isInteger(value.max_message_bytes)) {
-      throw new Error('max_message_bytes must be a whole number');
+    const stated = value.max_message_bytes;
+    // Below this not even a one-byte message fits once it is encrypted and encoded.
+    if (typeof stated !== 'number' || !Number.isInteger(stated) || stated < MIN_MAX_MESSAGE_BYTES) {
+      throw new Error(
+        `max_message_bytes must be a whole number of at least ${MIN_MAX_MESSAGE_BYTES}`,
+      );
     }
-    maxMessageBytes = value.max_message_bytes;
+    maxMessageBytes = stated;
   }
   return { apiBase, maxMessageBytes };
 }
