@@ -84,7 +84,11 @@ main().catch((err: unknown) => {
   const name = err instanceof Error ? err.name : 'unknown';
   const code = (err as { code?: unknown }).code;
   createLogger('info').fatal(
-    { event: 'startup_failed', err_type: name, err_code: typeof code === 'string' ? code : undefined },
+    {
+      event: 'startup_failed',
+      err_type: name,
+      err_code: typeof code === 'string' ? code : undefined,
+    },
     'Sealnote could not start',
   );
   process.exitCode = 1;

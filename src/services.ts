@@ -104,7 +104,9 @@ export async function openServices(config: Config, log: FastifyBaseLogger): Prom
     // The embedded database cannot be opened by a second process while this one runs, so
     // rotation after a key change happens here, in the background.
     rotateKeys(db, cipher)
-      .then((report) => log.info({ event: 'keys_rotated', ...report }, 'Key rotation finished'))
+      .then((report) => {
+        log.info({ event: 'keys_rotated', ...report }, 'Key rotation finished');
+      })
       .catch((err: unknown) => {
         log.error({ event: 'key_rotation_failed', err_code: errCode(err) }, 'Key rotation failed');
       });

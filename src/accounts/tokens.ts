@@ -38,12 +38,14 @@ export function createTokenIssuer(secret: string, ttlSeconds: number): TokenIssu
   });
   return {
     issue(userId) {
-      return { token: sign({ sub: userId, jti: randomUUID() }), expiresIn: ttlSeconds };
+      const claims: Record<string, string> = { sub: userId, jti: randomUUID() };
+      return { token: sign(claims), expiresIn: ttlSeconds };
     },
     verify(token) {
       try {
-        const claims = verifier(token) as Record<string, unknown>;
-        const { sub, jti, exp } = claims;
+        const claims = verifier(token) as { sub?: unknown; jti?: unknown; exp?: unknown };
+        const { jti, exp } = claims;
+        const sub = claims.sub;
         if (typeof sub !== 'string' || typeof jti !== 'string' || typeof exp !== 'number') {
           return undefined;
         }

@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   const cipher = createMessageCipher(config.encryptionKeys);
 
   let db: Database;
-  let unlock = async () => undefined as void;
+  let unlock: () => Promise<void> = () => Promise.resolve();
   if (config.databaseUrl === undefined) {
     try {
       unlock = await lockDataDir(config.dataDir, () => undefined);

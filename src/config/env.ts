@@ -132,7 +132,9 @@ function parseKeys(raw: string | undefined, problems: string[]): string[] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const production = env.NODE_ENV === 'production';
-  const dataDir = resolve(env.DATA_DIR !== undefined && env.DATA_DIR !== '' ? env.DATA_DIR : './data');
+  const dataDir = resolve(
+    env.DATA_DIR !== undefined && env.DATA_DIR !== '' ? env.DATA_DIR : './data',
+  );
 
   const port = integer(env, 'PORT', 8000, 0, 65535, problems);
   const host = env.HOST !== undefined && env.HOST !== '' ? env.HOST : '127.0.0.1';
@@ -146,13 +148,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const generatedSecrets: GeneratedSecretName[] = [];
   if (production) {
     const generated = readGeneratedSecrets(dataDir);
-    if (jwtSecret === undefined) problems.push('JWT_SECRET (or JWT_SECRET_FILE) is required in production');
+    if (jwtSecret === undefined)
+      problems.push('JWT_SECRET (or JWT_SECRET_FILE) is required in production');
     else if (jwtSecret === generated.JWT_SECRET) {
       problems.push('JWT_SECRET is a generated development secret; production needs its own');
     }
     if (keysRaw === undefined) {
       problems.push('ENCRYPTION_KEYS (or ENCRYPTION_KEYS_FILE) is required in production');
-    } else if (generated.ENCRYPTION_KEYS !== undefined && keysRaw.includes(generated.ENCRYPTION_KEYS)) {
+    } else if (
+      generated.ENCRYPTION_KEYS !== undefined &&
+      keysRaw.includes(generated.ENCRYPTION_KEYS)
+    ) {
       problems.push('ENCRYPTION_KEYS holds a generated development key; production needs its own');
     }
   } else {
@@ -191,7 +197,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const logLevel = env.LOG_LEVEL !== undefined && env.LOG_LEVEL !== '' ? env.LOG_LEVEL : 'info';
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
   const config: Config = {
     production,

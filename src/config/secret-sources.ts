@@ -74,7 +74,8 @@ export function ensureGeneratedSecrets(
   let changed = false;
   for (const name of missing) {
     if (current[name] !== undefined) continue;
-    current[name] = name === 'JWT_SECRET' ? randomBytes(48).toString('base64url') : FernetKey.generate();
+    current[name] =
+      name === 'JWT_SECRET' ? randomBytes(48).toString('base64url') : FernetKey.generate();
     changed = true;
   }
   if (changed) {

@@ -122,8 +122,14 @@ export function createMessageService(
                                expires_at)
          VALUES ($1, $2, $3, $4, $5, $5, now() + make_interval(secs => $6))
          RETURNING id, expires_at, max_views`,
-        [id, input.ownerId, cipher.seal(id, input.message), passphraseHash, input.maxViews,
-          input.expiresIn],
+        [
+          id,
+          input.ownerId,
+          cipher.seal(id, input.message),
+          passphraseHash,
+          input.maxViews,
+          input.expiresIn,
+        ],
       );
       if (row === undefined) throw new Error('insert returned no row');
       return row;

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { AccessClaims } from '../accounts/tokens.js';
 import { AppError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -18,7 +18,7 @@ function bearerToken(request: FastifyRequest): string | undefined {
 
 /** A preHandler that admits only requests with a valid, unrevoked access token. */
 export function requireAuth(services: Services) {
-  return async (request: FastifyRequest, _reply: FastifyReply) => {
+  return async (request: FastifyRequest) => {
     const token = bearerToken(request);
     const claims = token === undefined ? undefined : services.tokens.verify(token);
     if (claims === undefined || (await services.revocations.isRevoked(claims.jti))) {

@@ -19,11 +19,20 @@ function describeValidation(err: FastifyError): string {
   return issues
     .slice(0, 3)
     .map((issue) => {
-      const path = issue.instancePath === undefined || issue.instancePath === '' ? '' : issue.instancePath;
+      const path =
+        issue.instancePath === undefined || issue.instancePath === '' ? '' : issue.instancePath;
       return `${part}${path}: ${issue.message ?? 'is not valid'}`;
     })
     .join('; ');
 }
+
+const STATUS_CODES: Partial<Record<number, ProblemCode>> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
 
 function classify(err: FastifyError): { code: ProblemCode; detail?: string } {
   if (err instanceof AppError) return { code: err.code, detail: err.detail };
@@ -37,20 +46,8 @@ function classify(err: FastifyError): { code: ProblemCode; detail?: string } {
   if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return { code: 'malformed_json', detail: 'The body is empty' };
   }
-  switch (err.statusCode) {
-    case 413:
-      return { code: 'payload_too_large' };
-    case 415:
-      return { code: 'unsupported_media_type' };
-    case 429:
-      return { code: 'rate_limited' };
-    case 404:
-      return { code: 'not_found' };
-    case 405:
-      return { code: 'method_not_allowed' };
-    default:
-      break;
-  }
+  const byStatus = err.statusCode === undefined ? undefined : STATUS_CODES[err.statusCode];
+  if (byStatus !== undefined) return { code: byStatus };
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
     return { code: 'invalid_request' };
   }
@@ -75,8 +72,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return sendProblem(reply, code, detail);
   });
 
-  app.setNotFoundHandler(
-    { preHandler: app.rateLimit() },
-    (_request, reply) => sendProblem(reply, 'not_found'),
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, (_request, reply) =>
+    sendProblem(reply, 'not_found'),
   );
 }

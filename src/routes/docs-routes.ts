@@ -27,13 +27,14 @@ export async function registerDocsRoutes(app: FastifyInstance) {
     staticCSP: false,
     uiConfig: { url: '/openapi.json', validatorUrl: null },
     uiHooks: {
-      onRequest: async (_request, reply) => {
+      onRequest: (_request, reply, done) => {
         void reply.header(
           'content-security-policy',
           Object.entries(DOCS_CONTENT_SECURITY_POLICY)
             .map(([name, values]) => `${name} ${values.join(' ')}`)
             .join('; '),
         );
+        done();
       },
     },
   });

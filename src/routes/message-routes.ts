@@ -47,7 +47,10 @@ function answer(outcome: RevealOutcome, reply: FastifyReply) {
   }
 }
 
-const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config, services }) => {
+const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { config, services },
+) => {
   const { messages } = services;
   const guard = requireAuth(services);
   const accountLimit = accountCreateLimiter(app, config);
@@ -91,14 +94,11 @@ const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { con
         maxViews: request.body.max_views ?? DEFAULT_MAX_VIEWS,
         passphrase,
       });
-      return reply
-        .code(201)
-        .header('location', `/message/${created.id}`)
-        .send({
-          id: created.id,
-          expires_at: created.expires_at.toISOString(),
-          max_views: created.max_views,
-        });
+      return reply.code(201).header('location', `/message/${created.id}`).send({
+        id: created.id,
+        expires_at: created.expires_at.toISOString(),
+        max_views: created.max_views,
+      });
     },
   );
 
@@ -141,7 +141,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { con
       bodyLimit: 16_384,
       // An empty POST is a reveal without passphrase.
       preValidation: async (request) => {
-        request.body ??= {};
+        (request as { body: unknown }).body ??= {};
       },
       schema: {
         tags: ['messages'],

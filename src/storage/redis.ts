@@ -23,7 +23,10 @@ export function createRedis(url: string, log: RedisFaultLog): Redis {
   client.on('error', (err: Error & { code?: string }) => {
     if (down) return;
     down = true;
-    log.warn({ event: 'redis_unavailable', err_code: err.code ?? err.name }, 'Redis is unreachable');
+    log.warn(
+      { event: 'redis_unavailable', err_code: err.code ?? err.name },
+      'Redis is unreachable',
+    );
   });
   client.on('ready', () => {
     if (!down) return;

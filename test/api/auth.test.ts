@@ -19,7 +19,11 @@ afterAll(async () => {
 const post = (url: string, payload: Record<string, unknown>) =>
   server.app.inject({ method: 'POST', url, payload });
 const me = (token: string) =>
-  server.app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${token}` } });
+  server.app.inject({
+    method: 'GET',
+    url: '/auth/me',
+    headers: { authorization: `Bearer ${token}` },
+  });
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 function hs256(header: Record<string, unknown>, claims: Record<string, unknown>, key = secret) {
@@ -28,7 +32,15 @@ function hs256(header: Record<string, unknown>, claims: Record<string, unknown>,
 }
 function claimsFor(sub: string, overrides: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);
-  return { sub, jti: randomUUID(), iat: now, exp: now + 600, iss: JWT_ISSUER, aud: JWT_AUDIENCE, ...overrides };
+  return {
+    sub,
+    jti: randomUUID(),
+    iat: now,
+    exp: now + 600,
+    iss: JWT_ISSUER,
+    aud: JWT_AUDIENCE,
+    ...overrides,
+  };
 }
 
 describe('registration', () => {
@@ -43,7 +55,10 @@ describe('registration', () => {
   it('refuses a username that differs only by case with 409', async () => {
     const username = uniqueName('Case');
     expect((await post('/auth/register', { username, password: PASSWORD })).statusCode).toBe(201);
-    const again = await post('/auth/register', { username: username.toUpperCase(), password: PASSWORD });
+    const again = await post('/auth/register', {
+      username: username.toUpperCase(),
+      password: PASSWORD,
+    });
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({ code: 'username_taken' });
   });
@@ -83,7 +98,10 @@ describe('registration', () => {
 describe('login', () => {
   it('issues a Bearer JWT with exp, iat, sub, jti, issuer and audience', async () => {
     const { token, id } = await registerAndLogin(server.app);
-    const [header, payload] = token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>);
+    const [header, payload] = token
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>);
     expect(header).toMatchObject({ alg: 'HS256' });
     expect(payload).toMatchObject({ sub: id, iss: JWT_ISSUER, aud: JWT_AUDIENCE });
     expect(typeof payload?.jti).toBe('string');
@@ -94,7 +112,10 @@ describe('login', () => {
   it('answers unknown users and wrong passwords with the same body', async () => {
     const { username } = await registerAndLogin(server.app);
     const wrong = await post('/auth/login', { username, password: 'not the password!' });
-    const unknown = await post('/auth/login', { username: uniqueName('ghost'), password: PASSWORD });
+    const unknown = await post('/auth/login', {
+      username: uniqueName('ghost'),
+      password: PASSWORD,
+    });
     expect(wrong.statusCode).toBe(401);
     expect(unknown.statusCode).toBe(401);
     expect(wrong.body).toBe(unknown.body);
@@ -105,9 +126,16 @@ describe('login', () => {
     const username = uniqueName();
     const long = `${'x'.repeat(100)}caf\u00e9`;
     await post('/auth/register', { username, password: long });
-    expect((await post('/auth/login', { username, password: `${'x'.repeat(100)}cafe\u0301` })).statusCode).toBe(200);
-    expect((await post('/auth/login', { username, password: `${'x'.repeat(100)}cafe` })).statusCode).toBe(401);
-    expect((await post('/auth/login', { username, password: 'x'.repeat(100) })).statusCode).toBe(401);
+    expect(
+      (await post('/auth/login', { username, password: `${'x'.repeat(100)}cafe\u0301` }))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (await post('/auth/login', { username, password: `${'x'.repeat(100)}cafe` })).statusCode,
+    ).toBe(401);
+    expect((await post('/auth/login', { username, password: 'x'.repeat(100) })).statusCode).toBe(
+      401,
+    );
   });
 });
 
@@ -137,26 +165,54 @@ describe('tokens', () => {
   it.each([
     ['alg none', (id: string) => `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claimsFor(id))}.`],
     ['alg None with a signature', (id: string) => hs256({ alg: 'None' }, claimsFor(id))],
-    ['an expired token', (id: string) => hs256({ alg: 'HS256' }, claimsFor(id, { exp: Math.floor(Date.now() / 1000) - 60 }))],
-    ['a token without exp', (id: string) => hs256({ alg: 'HS256' }, claimsFor(id, { exp: undefined }))],
-    ['a token without jti', (id: string) => hs256({ alg: 'HS256' }, claimsFor(id, { jti: undefined }))],
-    ['a token from another issuer', (id: string) => hs256({ alg: 'HS256' }, claimsFor(id, { iss: 'evil' }))],
-    ['a token for another audience', (id: string) => hs256({ alg: 'HS256' }, claimsFor(id, { aud: 'other' }))],
-    ['a token signed with another key', (id: string) => hs256({ alg: 'HS256' }, claimsFor(id), 'another key that is long enough!!')],
-    ['HS512 with the right key', (id: string) => {
-      const head = `${b64({ alg: 'HS512' })}.${b64(claimsFor(id))}`;
-      return `${head}.${createHmac('sha512', secret).update(head).digest('base64url')}`;
-    }],
-    ['RS256 signed with an attacker key', (id: string) => {
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const head = `${b64({ alg: 'RS256' })}.${b64(claimsFor(id))}`;
-      return `${head}.${createSign('RSA-SHA256').update(head).sign(privateKey).toString('base64url')}`;
-    }],
-    ['a tampered payload', (id: string) => {
-      const good = hs256({ alg: 'HS256' }, claimsFor(id));
-      const [h, , s] = good.split('.');
-      return `${h}.${b64(claimsFor(randomUUID()))}.${s}`;
-    }],
+    [
+      'an expired token',
+      (id: string) =>
+        hs256({ alg: 'HS256' }, claimsFor(id, { exp: Math.floor(Date.now() / 1000) - 60 })),
+    ],
+    [
+      'a token without exp',
+      (id: string) => hs256({ alg: 'HS256' }, claimsFor(id, { exp: undefined })),
+    ],
+    [
+      'a token without jti',
+      (id: string) => hs256({ alg: 'HS256' }, claimsFor(id, { jti: undefined })),
+    ],
+    [
+      'a token from another issuer',
+      (id: string) => hs256({ alg: 'HS256' }, claimsFor(id, { iss: 'evil' })),
+    ],
+    [
+      'a token for another audience',
+      (id: string) => hs256({ alg: 'HS256' }, claimsFor(id, { aud: 'other' })),
+    ],
+    [
+      'a token signed with another key',
+      (id: string) => hs256({ alg: 'HS256' }, claimsFor(id), 'another key that is long enough!!'),
+    ],
+    [
+      'HS512 with the right key',
+      (id: string) => {
+        const head = `${b64({ alg: 'HS512' })}.${b64(claimsFor(id))}`;
+        return `${head}.${createHmac('sha512', secret).update(head).digest('base64url')}`;
+      },
+    ],
+    [
+      'RS256 signed with an attacker key',
+      (id: string) => {
+        const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+        const head = `${b64({ alg: 'RS256' })}.${b64(claimsFor(id))}`;
+        return `${head}.${createSign('RSA-SHA256').update(head).sign(privateKey).toString('base64url')}`;
+      },
+    ],
+    [
+      'a tampered payload',
+      (id: string) => {
+        const good = hs256({ alg: 'HS256' }, claimsFor(id));
+        const [h, , s] = good.split('.');
+        return `${h}.${b64(claimsFor(randomUUID()))}.${s}`;
+      },
+    ],
   ])('refuses %s', async (_name, make) => {
     const { id } = await registerAndLogin(server.app);
     const token = make(id);
@@ -167,7 +223,11 @@ describe('tokens', () => {
   it.each(['Basic abc', 'Bearer', 'Bearer a.b', 'bearer  x.y.z z', 'Token x.y.z'])(
     'refuses the Authorization header %j',
     async (header) => {
-      const res = await server.app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: header } });
+      const res = await server.app.inject({
+        method: 'GET',
+        url: '/auth/me',
+        headers: { authorization: header },
+      });
       expect(res.statusCode).toBe(401);
     },
   );

@@ -54,7 +54,14 @@ describe('security headers', () => {
     expect(doc.statusCode).toBe(200);
     const spec = doc.json<{ openapi: string; paths: Record<string, unknown> }>();
     expect(spec.openapi).toMatch(/^3\./);
-    for (const path of ['/auth/register', '/auth/login', '/message', '/message/{id}', '/message/{id}/reveal', '/messages']) {
+    for (const path of [
+      '/auth/register',
+      '/auth/login',
+      '/message',
+      '/message/{id}',
+      '/message/{id}/reveal',
+      '/messages',
+    ]) {
       expect(spec.paths).toHaveProperty(path);
     }
     const ui = await server.app.inject({ method: 'GET', url: '/docs/' });
@@ -85,11 +92,19 @@ describe('CORS', () => {
   it('allows an exact listed origin with only the methods and headers the API uses', async () => {
     const res = await preflight(ALLOWED);
     expect(res.headers['access-control-allow-origin']).toBe(ALLOWED);
-    expect(String(res.headers['access-control-allow-methods']).split(',').map((m) => m.trim()).sort()).toEqual(['DELETE', 'GET', 'POST']);
-    expect(String(res.headers['access-control-allow-headers']).toLowerCase().split(',').map((h) => h.trim()).sort()).toEqual([
-      'authorization',
-      'content-type',
-    ]);
+    expect(
+      String(res.headers['access-control-allow-methods'])
+        .split(',')
+        .map((m) => m.trim())
+        .sort(),
+    ).toEqual(['DELETE', 'GET', 'POST']);
+    expect(
+      String(res.headers['access-control-allow-headers'])
+        .toLowerCase()
+        .split(',')
+        .map((h) => h.trim())
+        .sort(),
+    ).toEqual(['authorization', 'content-type']);
     expect(res.headers['access-control-allow-credentials']).toBeUndefined();
   });
 
@@ -111,7 +126,11 @@ describe('CORS', () => {
   });
 
   it('answers a simple request from an allowed origin with Vary: Origin', async () => {
-    const res = await server.app.inject({ method: 'GET', url: '/healthz', headers: { origin: ALLOWED } });
+    const res = await server.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      headers: { origin: ALLOWED },
+    });
     expect(res.headers['access-control-allow-origin']).toBe(ALLOWED);
     expect(String(res.headers.vary)).toContain('Origin');
   });

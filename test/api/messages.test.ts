@@ -29,7 +29,9 @@ describe('creating a message', () => {
 
     expect(res.statusCode).toBe(201);
     const body = res.json<{ id: string; expires_at: string; max_views: number }>();
-    expect(body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(body.id).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     expect(body.max_views).toBe(1);
     const expires = Date.parse(body.expires_at);
     expect(expires - before).toBeGreaterThan(86_390_000);
@@ -40,7 +42,11 @@ describe('creating a message', () => {
   });
 
   it('requires a Bearer token', async () => {
-    const res = await server.app.inject({ method: 'POST', url: '/message', payload: { message: 'x' } });
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/message',
+      payload: { message: 'x' },
+    });
     expect(res.statusCode).toBe(401);
     expect(res.headers['content-type']).toContain('application/problem+json');
     expect(res.headers['www-authenticate']).toBe('Bearer');
@@ -68,7 +74,11 @@ describe('creating a message', () => {
     const res = await createMessage(server.app, token, body);
 
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ status: 400, type: expect.any(String), title: expect.any(String) });
+    expect(res.json()).toMatchObject({
+      status: 400,
+      type: expect.any(String),
+      title: expect.any(String),
+    });
     expect(await count()).toBe(before);
   });
 
@@ -137,7 +147,13 @@ describe('reading a message', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json<Record<string, unknown>>();
     expect(body.message).toBe(text);
-    expect(Object.keys(body).sort()).toEqual(['created_at', 'expires_at', 'id', 'message', 'views_left']);
+    expect(Object.keys(body).sort()).toEqual([
+      'created_at',
+      'expires_at',
+      'id',
+      'message',
+      'views_left',
+    ]);
     expect(body.views_left).toBe(0);
     expect(res.headers['cache-control']).toBe('no-store');
   });
@@ -148,9 +164,10 @@ describe('reading a message', () => {
     await read(usedId);
     const used = await read(usedId);
     const expiredId = await createdId(server.app, token, { message: 'old' });
-    await server.query(`UPDATE messages SET expires_at = now() - interval '1 second' WHERE id = $1`, [
-      expiredId,
-    ]);
+    await server.query(
+      `UPDATE messages SET expires_at = now() - interval '1 second' WHERE id = $1`,
+      [expiredId],
+    );
     const expired = await read(expiredId);
 
     for (const res of [unknown, used, expired]) {
@@ -163,7 +180,9 @@ describe('reading a message', () => {
     const id = await createdId(server.app, token, { message: 'soon gone', max_views: 5 });
     await server.query(`UPDATE messages SET expires_at = now() WHERE id = $1`, [id]);
     expect((await read(id)).statusCode).toBe(404);
-    expect((await server.app.inject({ method: 'HEAD', url: `/message/${id}` })).statusCode).toBe(404);
+    expect((await server.app.inject({ method: 'HEAD', url: `/message/${id}` })).statusCode).toBe(
+      404,
+    );
   });
 
   it('counts views exactly', async () => {
@@ -171,7 +190,9 @@ describe('reading a message', () => {
     const seen = [];
     for (let i = 0; i < 4; i += 1) seen.push(await read(id));
     expect(seen.map((r) => r.statusCode)).toEqual([200, 200, 200, 404]);
-    expect(seen.slice(0, 3).map((r) => r.json<{ views_left: number }>().views_left)).toEqual([2, 1, 0]);
+    expect(seen.slice(0, 3).map((r) => r.json<{ views_left: number }>().views_left)).toEqual([
+      2, 1, 0,
+    ]);
   });
 
   it('erases the ciphertext in the statement that takes the last view', async () => {
@@ -222,7 +243,7 @@ describe('reading a message', () => {
       }),
     ]);
     for (const res of responses) expect(res.statusCode).toBe(400);
-    expect(responses[0]?.json()).toMatchObject({ code: 'malformed_id' });
+    expect(responses[0].json()).toMatchObject({ code: 'malformed_id' });
   });
 
   it('accepts an upper-case UUID as the same message', async () => {
@@ -259,7 +280,10 @@ describe('passphrases', () => {
   });
 
   it('stores only an Argon2id hash of the passphrase', async () => {
-    const id = await createdId(server.app, token, { message: 'x', passphrase: 'plain-canary-pass' });
+    const id = await createdId(server.app, token, {
+      message: 'x',
+      passphrase: 'plain-canary-pass',
+    });
     const [row] = await server.query<{ passphrase_hash: string }>(
       'SELECT passphrase_hash FROM messages WHERE id = $1',
       [id],
@@ -277,7 +301,9 @@ describe('passphrases', () => {
     expect(tenth.statusCode).toBe(401);
     expect((await reveal(id, { passphrase: 'secret' })).statusCode).toBe(404);
     expect(await server.query('SELECT 1 FROM messages WHERE id = $1', [id])).toHaveLength(0);
-    expect(server.logs.some((l) => l.includes('"event":"message_destroyed_after_failed_passphrases"'))).toBe(true);
+    expect(
+      server.logs.some((l) => l.includes('"event":"message_destroyed_after_failed_passphrases"')),
+    ).toBe(true);
   });
 
   it('lets the right passphrase through after nine wrong ones', async () => {
@@ -335,7 +361,11 @@ describe('owners', () => {
     const other = await registerAndLogin(server.app);
     const id = await createdId(server.app, owner.token, { message: 'mine' });
     const del = (t: string) =>
-      server.app.inject({ method: 'DELETE', url: `/message/${id}`, headers: { authorization: `Bearer ${t}` } });
+      server.app.inject({
+        method: 'DELETE',
+        url: `/message/${id}`,
+        headers: { authorization: `Bearer ${t}` },
+      });
 
     const foreign = await del(other.token);
     expect(foreign.statusCode).toBe(404);
@@ -352,7 +382,9 @@ describe('owners', () => {
 
   it('requires a token to list or delete', async () => {
     expect((await server.app.inject({ method: 'GET', url: '/messages' })).statusCode).toBe(401);
-    expect((await server.app.inject({ method: 'DELETE', url: `/message/${randomUUID()}` })).statusCode).toBe(401);
+    expect(
+      (await server.app.inject({ method: 'DELETE', url: `/message/${randomUUID()}` })).statusCode,
+    ).toBe(401);
   });
 });
 
@@ -361,15 +393,19 @@ describe('purge', () => {
     const spent = await createdId(server.app, token, { message: 'spent' });
     await read(spent);
     const expired = await createdId(server.app, token, { message: 'expired' });
-    await server.query(`UPDATE messages SET expires_at = now() - interval '1 minute' WHERE id = $1`, [expired]);
+    await server.query(
+      `UPDATE messages SET expires_at = now() - interval '1 minute' WHERE id = $1`,
+      [expired],
+    );
     const live = await createdId(server.app, token, { message: 'live' });
 
     const deleted = await server.services.messages.purge();
 
     expect(deleted).toBeGreaterThanOrEqual(2);
-    const left = await server.query<{ id: string }>('SELECT id FROM messages WHERE id = ANY($1::uuid[])', [
-      [spent, expired, live],
-    ]);
+    const left = await server.query<{ id: string }>(
+      'SELECT id FROM messages WHERE id = ANY($1::uuid[])',
+      [[spent, expired, live]],
+    );
     expect(left.map((r) => r.id)).toEqual([live]);
   });
 });

@@ -27,7 +27,11 @@ describe('per-client limit', () => {
     const server = await start({ RATE_LIMIT_MAX: '5' });
     const statuses = [];
     for (let i = 0; i < 7; i += 1) {
-      const res = await server.app.inject({ method: 'GET', url: '/healthz', headers: spoofHeaders(i) });
+      const res = await server.app.inject({
+        method: 'GET',
+        url: '/healthz',
+        headers: spoofHeaders(i),
+      });
       statuses.push(res.statusCode);
       if (res.statusCode === 429) {
         expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
@@ -125,7 +129,10 @@ describe('shared counters in Redis', () => {
   it('keeps serving while Redis is away, logs the fault, and limits again when it is back', async () => {
     const proxy = await new TcpProxy('127.0.0.1', 6379).start();
     proxies.push(proxy);
-    const server = await start({ RATE_LIMIT_MAX: '3', REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    const server = await start({
+      RATE_LIMIT_MAX: '3',
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+    });
     const ip = `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
     const hit = () => server.app.inject({ method: 'GET', url: '/healthz', remoteAddress: ip });
 
@@ -139,7 +146,10 @@ describe('shared counters in Redis', () => {
     );
 
     await proxy.restore();
-    await eventually(async () => (await hit()).statusCode, (status) => status === 429);
+    await eventually(
+      async () => (await hit()).statusCode,
+      (status) => status === 429,
+    );
     expect(server.logs.some((l) => l.includes('"event":"redis_recovered"'))).toBe(true);
   });
 });

@@ -59,7 +59,11 @@ describe('validation', () => {
 
   it('never prints a secret value in a problem', () => {
     const jwt = 'short-secret-canary';
-    const problems = problemsOf({ DATA_DIR: dir(), JWT_SECRET: jwt, ENCRYPTION_KEYS: 'key-canary' });
+    const problems = problemsOf({
+      DATA_DIR: dir(),
+      JWT_SECRET: jwt,
+      ENCRYPTION_KEYS: 'key-canary',
+    });
     expect(problems.join('\n')).not.toContain('canary');
   });
 
@@ -76,10 +80,10 @@ describe('validation', () => {
 
   it('reads TRUST_PROXY as hops or addresses', () => {
     expect(loadConfig({ ...testSecrets(), DATA_DIR: dir(), TRUST_PROXY: '1' }).trustProxy).toBe(1);
-    expect(loadConfig({ ...testSecrets(), DATA_DIR: dir(), TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }).trustProxy).toEqual([
-      '10.0.0.1',
-      '10.1.0.0/16',
-    ]);
+    expect(
+      loadConfig({ ...testSecrets(), DATA_DIR: dir(), TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' })
+        .trustProxy,
+    ).toEqual(['10.0.0.1', '10.1.0.0/16']);
   });
 });
 
@@ -138,7 +142,8 @@ describe('development secrets', () => {
 });
 
 describe('production refusals', () => {
-  const prod = (env: Record<string, string>) => problemsOf({ NODE_ENV: 'production', DATA_DIR: dir(), ...env });
+  const prod = (env: Record<string, string>) =>
+    problemsOf({ NODE_ENV: 'production', DATA_DIR: dir(), ...env });
 
   it('refuses missing secrets and generates nothing', () => {
     const d = dir();
@@ -162,7 +167,9 @@ describe('production refusals', () => {
   });
 
   it('refuses a JWT secret under 32 bytes', () => {
-    expect(prod({ ...testSecrets(), JWT_SECRET: 'x'.repeat(31) }).join()).toMatch(/at least 32 bytes/);
+    expect(prod({ ...testSecrets(), JWT_SECRET: 'x'.repeat(31) }).join()).toMatch(
+      /at least 32 bytes/,
+    );
     expect(prod({ ...testSecrets(), JWT_SECRET: 'x'.repeat(32) })).toEqual([]);
   });
 
@@ -177,7 +184,9 @@ describe('production refusals', () => {
 
   it('refuses a wildcard CORS origin', () => {
     expect(prod({ ...testSecrets(), CORS_ORIGINS: '*' }).join()).toMatch(/wildcard/);
-    expect(prod({ ...testSecrets(), CORS_ORIGINS: 'https://*.example.org' }).join()).toMatch(/wildcard/);
+    expect(prod({ ...testSecrets(), CORS_ORIGINS: 'https://*.example.org' }).join()).toMatch(
+      /wildcard/,
+    );
   });
 
   it('starts with proper secrets', () => {

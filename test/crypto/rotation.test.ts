@@ -17,10 +17,10 @@ describe('binding ciphertext to its message', () => {
       const { token } = await registerAndLogin(server.app);
       const victim = await createdId(server.app, token, { message: 'victim secret' });
       const decoy = await createdId(server.app, token, { message: 'decoy' });
-      await server.query('UPDATE messages SET content = (SELECT content FROM messages WHERE id = $1) WHERE id = $2', [
-        victim,
-        decoy,
-      ]);
+      await server.query(
+        'UPDATE messages SET content = (SELECT content FROM messages WHERE id = $1) WHERE id = $2',
+        [victim, decoy],
+      );
 
       const res = await server.app.inject({ method: 'GET', url: `/message/${decoy}` });
 
@@ -59,11 +59,16 @@ describe('key rotation on PostgreSQL', () => {
     });
     const { token } = await registerAndLogin(before.app);
     const ids = [];
-    for (let i = 0; i < 5; i += 1) ids.push(await createdId(before.app, token, { message: `old ${i}`, max_views: 3 }));
+    for (let i = 0; i < 5; i += 1)
+      ids.push(await createdId(before.app, token, { message: `old ${i}`, max_views: 3 }));
     await before.stop();
 
     server = await startTestServer({
-      env: { JWT_SECRET: secrets.JWT_SECRET, ENCRYPTION_KEYS: `${newKey},${oldKey}`, DATABASE_URL: db.appUrl },
+      env: {
+        JWT_SECRET: secrets.JWT_SECRET,
+        ENCRYPTION_KEYS: `${newKey},${oldKey}`,
+        DATABASE_URL: db.appUrl,
+      },
     });
     const first = await server.app.inject({ method: 'GET', url: `/message/${ids[0]}` });
     expect(first.json()).toMatchObject({ message: 'old 0' });
@@ -71,7 +76,12 @@ describe('key rotation on PostgreSQL', () => {
     // The command a person runs, while the server keeps serving.
     execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/rotate-keys.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, JWT_SECRET: secrets.JWT_SECRET, ENCRYPTION_KEYS: `${newKey},${oldKey}`, DATABASE_URL: db.appUrl },
+      env: {
+        PATH: process.env.PATH,
+        JWT_SECRET: secrets.JWT_SECRET,
+        ENCRYPTION_KEYS: `${newKey},${oldKey}`,
+        DATABASE_URL: db.appUrl,
+      },
     });
 
     const rows = await server.query<{ id: string; content: string }>(
@@ -99,7 +109,9 @@ describe('key rotation on PostgreSQL', () => {
     await server.app.inject({ method: 'GET', url: `/message/${id}` });
     const report = await rotateKeys(server.services.db, cipher);
     expect(report.failed).toBe(0);
-    expect((await server.app.inject({ method: 'GET', url: `/message/${id}` })).statusCode).toBe(404);
+    expect((await server.app.inject({ method: 'GET', url: `/message/${id}` })).statusCode).toBe(
+      404,
+    );
   });
 });
 
@@ -120,11 +132,17 @@ describe('key rotation on the embedded database', () => {
     try {
       const current = new Keyring([newKey]);
       for (let i = 0; i < 100; i += 1) {
-        const [row] = await second.query<{ content: string }>('SELECT content FROM messages WHERE id = $1', [id]);
+        const [row] = await second.query<{ content: string }>(
+          'SELECT content FROM messages WHERE id = $1',
+          [id],
+        );
         if (row !== undefined && current.isCurrent(row.content)) break;
         await new Promise((r) => setTimeout(r, 50));
       }
-      const [row] = await second.query<{ content: string }>('SELECT content FROM messages WHERE id = $1', [id]);
+      const [row] = await second.query<{ content: string }>(
+        'SELECT content FROM messages WHERE id = $1',
+        [id],
+      );
       expect(current.isCurrent(row?.content ?? '')).toBe(true);
       expect(second.logs.some((l) => l.includes('"event":"keys_rotated"'))).toBe(true);
       const res = await second.app.inject({ method: 'GET', url: `/message/${id}` });

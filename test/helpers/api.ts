@@ -24,7 +24,7 @@ export async function registerAndLogin(
     payload: { username, password },
   });
   if (login.statusCode !== 200) throw new Error(`login: ${login.body}`);
-  const token = (login.json<{ access_token: string }>()).access_token;
+  const token = login.json<{ access_token: string }>().access_token;
   return { token, username, id: registered.json<{ id: string }>().id };
 }
 

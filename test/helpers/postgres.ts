@@ -4,7 +4,8 @@ import { openPostgres } from '../../src/storage/database.js';
 import { migrate } from '../../src/storage/migrations.js';
 
 /** The PostgreSQL server of the machine and of CI; the local roles are trusted. */
-export const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL =
+  process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface TestDatabase {
   name: string;
@@ -35,7 +36,9 @@ function withDatabase(url: string, database: string): string {
  * A fresh database with the two roles the README documents: an owner that migrates and a
  * serving role with row rights only. Passwords are made here, at test time.
  */
-export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
   const suffix = randomBytes(5).toString('hex');
   const name = `sealnote_test_${suffix}`;
   const owner = `sealnote_owner_${suffix}`;
@@ -91,6 +94,10 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   };
 }
 
-export async function adminQuery<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function adminQuery<T>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   return admin(url, async (c) => (await c.query(sql, params)).rows as T[]);
 }

@@ -61,7 +61,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     CREATE_RATE_LIMIT_MAX: '100000',
     ...options.env,
   };
-  const config = loadConfig(env as NodeJS.ProcessEnv);
+  const config = loadConfig(env);
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, {
     write(line: string) {

@@ -25,8 +25,16 @@ async function exercise(server: TestServer): Promise<string[]> {
   const { app } = server;
   const username = `canary_${Date.now()}`;
   const tokens: string[] = [];
-  await app.inject({ method: 'POST', url: '/auth/register', payload: { username, password: CANARY.password } });
-  await app.inject({ method: 'POST', url: '/auth/login', payload: { username, password: 'wrong-canary-password' } });
+  await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { username, password: CANARY.password },
+  });
+  await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { username, password: 'wrong-canary-password' },
+  });
   const login = await app.inject({
     method: 'POST',
     url: '/auth/login',
@@ -50,14 +58,36 @@ async function exercise(server: TestServer): Promise<string[]> {
     headers: { ...auth, 'content-type': 'application/json' },
     payload: `{"message": "${CANARY.message}`,
   });
-  await app.inject({ method: 'POST', url: '/message', headers: auth, payload: { message: CANARY.message, extra: CANARY.passphrase } });
-  await app.inject({ method: 'POST', url: '/message', headers: auth, payload: { message: 5, passphrase: CANARY.passphrase } });
-  await app.inject({ method: 'GET', url: `/auth/me`, headers: { authorization: `Bearer ${token}x`, cookie: `session=${token}` } });
+  await app.inject({
+    method: 'POST',
+    url: '/message',
+    headers: auth,
+    payload: { message: CANARY.message, extra: CANARY.passphrase },
+  });
+  await app.inject({
+    method: 'POST',
+    url: '/message',
+    headers: auth,
+    payload: { message: 5, passphrase: CANARY.passphrase },
+  });
+  await app.inject({
+    method: 'GET',
+    url: `/auth/me`,
+    headers: { authorization: `Bearer ${token}x`, cookie: `session=${token}` },
+  });
 
   const [plain, gated] = ids;
   await app.inject({ method: 'GET', url: `/message/${plain}` });
-  await app.inject({ method: 'POST', url: `/message/${gated}/reveal`, payload: { passphrase: `${CANARY.passphrase}-wrong` } });
-  await app.inject({ method: 'POST', url: `/message/${gated}/reveal`, payload: { passphrase: CANARY.passphrase } });
+  await app.inject({
+    method: 'POST',
+    url: `/message/${gated}/reveal`,
+    payload: { passphrase: `${CANARY.passphrase}-wrong` },
+  });
+  await app.inject({
+    method: 'POST',
+    url: `/message/${gated}/reveal`,
+    payload: { passphrase: CANARY.passphrase },
+  });
   await app.inject({ method: 'GET', url: `/messages`, headers: auth });
   await app.inject({ method: 'POST', url: '/auth/logout', headers: auth });
   return [token, ...ids];
@@ -78,13 +108,21 @@ describe('canary secrets on the embedded database', () => {
   });
 
   it('logs something for every request (the test would be empty otherwise)', () => {
-    expect(server.logs.filter((l) => l.includes('"event":"http_request"')).length).toBeGreaterThanOrEqual(12);
+    expect(
+      server.logs.filter((l) => l.includes('"event":"http_request"')).length,
+    ).toBeGreaterThanOrEqual(12);
   });
 
   it('keeps message, password, passphrase, token, keys and ids out of every log line', () => {
     const all = server.logs.join('\n');
     const [token, ...ids] = captured;
-    for (const value of [...Object.values(CANARY), token ?? 'x', secrets.JWT_SECRET, secrets.ENCRYPTION_KEYS, ...ids]) {
+    for (const value of [
+      ...Object.values(CANARY),
+      token ?? 'x',
+      secrets.JWT_SECRET,
+      secrets.ENCRYPTION_KEYS,
+      ...ids,
+    ]) {
       expect(all).not.toContain(value);
     }
     expect(all).not.toContain('Bearer');
@@ -106,10 +144,12 @@ describe('canary secrets on the embedded database', () => {
   it('keeps message, password, passphrase and keys out of the database files', () => {
     const files = filesUnder(join(server.dataDir, 'pgdata'));
     expect(files.length).toBeGreaterThan(10);
-    const needles = [...Object.values(CANARY), secrets.JWT_SECRET, secrets.ENCRYPTION_KEYS].map((v) => Buffer.from(v));
+    const needles = [...Object.values(CANARY), secrets.JWT_SECRET, secrets.ENCRYPTION_KEYS].map(
+      (v) => Buffer.from(v),
+    );
     for (const file of files) {
       const bytes = readFileSync(file);
-      for (const needle of needles) expect(bytes.includes(needle), `${file}`).toBe(false);
+      for (const needle of needles) expect(bytes.includes(needle), file).toBe(false);
     }
   });
 });

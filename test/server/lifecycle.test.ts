@@ -27,12 +27,18 @@ async function json(url: string, init: RequestInit = {}) {
     headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
   });
   const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: res.status,
+    body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>),
+  };
 }
 
 async function signUp(url: string) {
   const username = uniqueName();
-  await json(`${url}/auth/register`, { method: 'POST', body: JSON.stringify({ username, password: PASSWORD }) });
+  await json(`${url}/auth/register`, {
+    method: 'POST',
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
   const login = await json(`${url}/auth/login`, {
     method: 'POST',
     body: JSON.stringify({ username, password: PASSWORD }),
@@ -64,7 +70,10 @@ describe('the server process', () => {
     });
     expect(login.status).toBe(200);
     // A token issued before the restart still works: the secrets are the same.
-    expect((await json(`${second.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (await json(`${second.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } }))
+        .status,
+    ).toBe(200);
   });
 
   it('refuses to start on a DATA_DIR another process holds', async () => {
@@ -98,7 +107,9 @@ describe('the server process', () => {
         },
         (res) => {
           res.resume();
-          res.on('end', () => resolve(res.statusCode));
+          res.on('end', () => {
+            resolve(res.statusCode);
+          });
         },
       );
       req.on('error', reject);
@@ -140,7 +151,7 @@ describe('the server process', () => {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: stream,
       duplex: 'half',
-    } as RequestInit).catch(() => undefined);
+    }).catch(() => undefined);
     if (chunked !== undefined) expect(chunked.status).toBe(413);
 
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
@@ -149,7 +160,12 @@ describe('the server process', () => {
   });
 
   it('prints one clear message listing every configuration problem and exits 1', async () => {
-    const bad = spawnServer({ DATA_DIR: dataDir(), PORT: 'x', JWT_SECRET: 'short', CORS_ORIGINS: '*' });
+    const bad = spawnServer({
+      DATA_DIR: dataDir(),
+      PORT: 'x',
+      JWT_SECRET: 'short',
+      CORS_ORIGINS: '*',
+    });
     expect(await bad.exited).toBe(1);
     const out = bad.output();
     expect(out).toContain('Invalid configuration');

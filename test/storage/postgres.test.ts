@@ -29,8 +29,12 @@ describe('serving from PostgreSQL with the least-privilege role', () => {
     const id = await createdId(server.app, token, { message: 'pg 🔥\u0000', max_views: 2 });
     const first = await server.app.inject({ method: 'GET', url: `/message/${id}` });
     expect(first.json()).toMatchObject({ message: 'pg 🔥\u0000', views_left: 1 });
-    expect((await server.app.inject({ method: 'GET', url: `/message/${id}` })).statusCode).toBe(200);
-    expect((await server.app.inject({ method: 'GET', url: `/message/${id}` })).statusCode).toBe(404);
+    expect((await server.app.inject({ method: 'GET', url: `/message/${id}` })).statusCode).toBe(
+      200,
+    );
+    expect((await server.app.inject({ method: 'GET', url: `/message/${id}` })).statusCode).toBe(
+      404,
+    );
   });
 
   it('gives exactly one 200 to 50 concurrent reads over real connections', async () => {
@@ -51,15 +55,21 @@ describe('serving from PostgreSQL with the least-privilege role', () => {
     );
     const ok = results.filter((r) => r.statusCode === 200);
     expect(ok).toHaveLength(5);
-    expect(ok.map((r) => r.json<{ views_left: number }>().views_left).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(ok.map((r) => r.json<{ views_left: number }>().views_left).sort()).toEqual([
+      0, 1, 2, 3, 4,
+    ]);
     expect(ok.every((r) => r.json<{ message: string }>().message === 'five')).toBe(true);
   });
 
   it('the serving role cannot create, alter or drop tables', async () => {
     const app = openPostgres(db.appUrl, { max: 1 });
     try {
-      await expect(app.query('CREATE TABLE evil (id int)')).rejects.toMatchObject({ code: '42501' });
-      await expect(app.query('ALTER TABLE messages ADD COLUMN evil int')).rejects.toMatchObject({ code: '42501' });
+      await expect(app.query('CREATE TABLE evil (id int)')).rejects.toMatchObject({
+        code: '42501',
+      });
+      await expect(app.query('ALTER TABLE messages ADD COLUMN evil int')).rejects.toMatchObject({
+        code: '42501',
+      });
       await expect(app.query('DROP TABLE messages')).rejects.toMatchObject({ code: '42501' });
       await expect(app.query('CREATE SCHEMA evil')).rejects.toMatchObject({ code: '42501' });
       expect(await excessPrivileges(app)).toEqual([]);
@@ -71,7 +81,11 @@ describe('serving from PostgreSQL with the least-privilege role', () => {
   it('stores no plaintext: content is a Fernet token', async () => {
     const { token } = await registerAndLogin(server.app);
     const id = await createdId(server.app, token, { message: 'pg-canary-plaintext' });
-    const [row] = await adminQuery<{ content: string }>(db.adminUrl, 'SELECT content FROM messages WHERE id = $1', [id]);
+    const [row] = await adminQuery<{ content: string }>(
+      db.adminUrl,
+      'SELECT content FROM messages WHERE id = $1',
+      [id],
+    );
     expect(row?.content).toMatch(/^gAAAAA[A-Za-z0-9_-]+=*$/);
     expect(row?.content).not.toContain('pg-canary-plaintext');
   });
@@ -91,9 +105,16 @@ describe('migrations', () => {
   it('the server refuses a database whose schema is behind, and never migrates it', async () => {
     const empty = await createTestDatabase({ migrate: false });
     try {
-      const config = loadConfig({ ...testSecrets(), DATABASE_URL: empty.appUrl, DATA_DIR: server.dataDir });
+      const config = loadConfig({
+        ...testSecrets(),
+        DATABASE_URL: empty.appUrl,
+        DATA_DIR: server.dataDir,
+      });
       await expect(buildApp(config, createLogger('silent'))).rejects.toThrow(/npm run migrate/);
-      const tables = await adminQuery(empty.adminUrl, `SELECT 1 FROM pg_tables WHERE schemaname = 'public'`);
+      const tables = await adminQuery(
+        empty.adminUrl,
+        `SELECT 1 FROM pg_tables WHERE schemaname = 'public'`,
+      );
       expect(tables).toHaveLength(0);
     } finally {
       await empty.drop();
@@ -104,17 +125,36 @@ describe('migrations', () => {
 describe('production refusals that need the database', () => {
   it('refuses to start as a superuser in production', async () => {
     const url = new URL(db.adminUrl).toString();
-    const config = loadConfig({ ...testSecrets(), NODE_ENV: 'production', DATABASE_URL: url, DATA_DIR: server.dataDir });
-    await expect(buildApp(config, createLogger('silent'))).rejects.toThrow(/superuser.*Refusing to start in production/);
+    const config = loadConfig({
+      ...testSecrets(),
+      NODE_ENV: 'production',
+      DATABASE_URL: url,
+      DATA_DIR: server.dataDir,
+    });
+    await expect(buildApp(config, createLogger('silent'))).rejects.toThrow(
+      /superuser.*Refusing to start in production/,
+    );
   });
 
   it('refuses to start as the schema owner in production', async () => {
-    const config = loadConfig({ ...testSecrets(), NODE_ENV: 'production', DATABASE_URL: db.ownerUrl, DATA_DIR: server.dataDir });
-    await expect(buildApp(config, createLogger('silent'))).rejects.toThrow(/create objects in the schema|owns tables/);
+    const config = loadConfig({
+      ...testSecrets(),
+      NODE_ENV: 'production',
+      DATABASE_URL: db.ownerUrl,
+      DATA_DIR: server.dataDir,
+    });
+    await expect(buildApp(config, createLogger('silent'))).rejects.toThrow(
+      /create objects in the schema|owns tables/,
+    );
   });
 
   it('starts in production with the least-privilege role', async () => {
-    const config = loadConfig({ ...testSecrets(), NODE_ENV: 'production', DATABASE_URL: db.appUrl, DATA_DIR: server.dataDir });
+    const config = loadConfig({
+      ...testSecrets(),
+      NODE_ENV: 'production',
+      DATABASE_URL: db.appUrl,
+      DATA_DIR: server.dataDir,
+    });
     const { app } = await buildApp(config, createLogger('silent'));
     await app.close();
   });
@@ -125,7 +165,9 @@ describe('PostgreSQL going away and coming back', () => {
     const proxy = await new TcpProxy('127.0.0.1', 5432).start();
     const url = new URL(db.appUrl);
     url.port = String(proxy.port);
-    const flaky = await startTestServer({ env: { ...testSecrets(), DATABASE_URL: url.toString() } });
+    const flaky = await startTestServer({
+      env: { ...testSecrets(), DATABASE_URL: url.toString() },
+    });
     try {
       const { token } = await registerAndLogin(flaky.app);
       expect((await flaky.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
