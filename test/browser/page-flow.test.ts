@@ -249,6 +249,23 @@ describe('bots and passphrases', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
     await author.close();
   });
 
+  it('offers no reveal for a link whose key was cut short, so no view is wasted', async () => {
+    const author = await composer();
+    const link = await composeInPage(author.page, 'needs the whole link');
+    const reader = await newWatchedContext(browser);
+    const page = await reader.context.newPage();
+    await page.goto(link.slice(0, -5));
+    await page
+      .getByRole('alert')
+      .getByText(/damaged or incomplete/)
+      .waitFor();
+    expect(await page.getByTestId('reveal').isVisible()).toBe(false);
+    expect(await viewsLeft(idOf(link))).toBe(1);
+    await expectClean(page, reader.problems);
+    await reader.context.close();
+    await author.close();
+  });
+
   it('asks for the passphrase of a plain-text API message and sends it as typed', async () => {
     const token = await apiAccount(server.url);
     const id = await apiPlainMessage(server.url, token, 'plain but protected', {

@@ -88,7 +88,7 @@ export function mountReadView(
         h(
           'p',
           {},
-          'Nothing was shown to anyone here. If you still need it, ask the sender for a new link.',
+          'Nothing was revealed on this page. If you still need it, ask the sender for a new link.',
         ),
       ),
     );
