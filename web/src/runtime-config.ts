@@ -58,7 +58,6 @@ export function parseRuntimeConfig(value: unknown): RuntimeConfig {
 export async function loadRuntimeConfig(): Promise<RuntimeConfig> {
   const response = await fetch('/config.json', {
     credentials: 'omit',
-    cache: 'no-store',
     headers: { Accept: 'application/json' },
   });
   if (response.status === 404) {
