@@ -77,7 +77,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
     await app.register(authRoutes, options);
     await app.register(messageRoutes, options);
     await registerDocsRoutes(app);
-    await registerPageRoutes(app);
+    await registerPageRoutes(app, config.maxMessageBytes);
     startPurge(app, services.messages, config.purgeIntervalSeconds);
     await app.ready();
   } catch (err) {

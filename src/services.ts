@@ -14,7 +14,7 @@ import { createMessageService, type MessageService } from './messages/message-se
 import { lockDataDir } from './storage/data-dir-lock.js';
 import { openEmbedded, openPostgres, type Database } from './storage/database.js';
 import { LATEST_VERSION, migrate, schemaVersion } from './storage/migrations.js';
-import { createRedis } from './storage/redis.js';
+import { createRedis, waitForRedis } from './storage/redis.js';
 import { excessPrivileges } from './storage/role-check.js';
 
 export interface Services {
@@ -89,6 +89,7 @@ export async function openServices(config: Config, log: FastifyBaseLogger): Prom
   const cipher = createMessageCipher(config.encryptionKeys);
   const { db, unlock } = await openDatabase(config, log);
   const redis = config.redisUrl === undefined ? undefined : createRedis(config.redisUrl, log);
+  if (redis !== undefined) await waitForRedis(redis);
   const revocations = redis === undefined ? inProcessRevocations() : redisRevocations(redis);
 
   const messages = createMessageService(db, cipher, {

@@ -35,3 +35,25 @@ export function createRedis(url: string, log: RedisFaultLog): Redis {
   });
   return client;
 }
+
+/**
+ * Waits a moment for the first connection, so that the first requests after start are counted
+ * in Redis rather than waved through; a Redis that is away at start is logged and not waited on.
+ */
+export async function waitForRedis(client: Redis, timeoutMs = 3_000): Promise<boolean> {
+  if (client.status === 'ready') return true;
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    };
+    const onReady = () => {
+      done(true);
+    };
+    const timer = setTimeout(() => {
+      done(false);
+    }, timeoutMs);
+    client.on('ready', onReady);
+  });
+}

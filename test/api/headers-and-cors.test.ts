@@ -49,6 +49,12 @@ describe('security headers', () => {
     }
   });
 
+  it('tells the page the message limit in /config.json', async () => {
+    const res = await server.app.inject({ method: 'GET', url: '/config.json' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ max_message_bytes: 65_536 });
+  });
+
   it('serves the OpenAPI document and its viewer', async () => {
     const doc = await server.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(doc.statusCode).toBe(200);

@@ -23,7 +23,9 @@ import {
   type PageProblems,
 } from './browser-harness.js';
 
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+// Every run writes fresh screenshots here (ignored by git); the README shows copies of them
+// kept in docs/screenshots/.
+const SCREENSHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
 const MIXED_TEXT =
   'Emoji 🔐👩🏽‍💻🇳🇱, RTL: שלום עולם / مرحبا بالعالم, and <b>markup</b> & "quotes"\n\tend.';
 
