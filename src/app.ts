@@ -3,7 +3,11 @@ import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
-import { installErrorHandlers } from './plugins/error-handler.js';
+import {
+  frameworkErrorProblem,
+  installErrorHandlers,
+  sendProblem,
+} from './plugins/error-handler.js';
 import { registerRateLimits } from './plugins/rate-limits.js';
 import { registerRequestLog } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
@@ -52,6 +56,10 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: (err, _request, reply) => {
+      const { code, detail } = frameworkErrorProblem(err);
+      void sendProblem(reply, code, detail);
+    },
     https: tls,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(TypeBoxValidatorCompiler);

@@ -56,6 +56,15 @@ function classify(err: FastifyError): { code: ProblemCode; detail?: string } {
 }
 
 /**
+ * Errors the router raises before any route runs (a URL that does not decode, a path segment
+ * longer than any id). Fastify would answer them with its own JSON, quoting the URL.
+ */
+export function frameworkErrorProblem(err: FastifyError): { code: ProblemCode; detail?: string } {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return { code: 'malformed_id' };
+  return { code: 'invalid_request', detail: 'The URL is not valid' };
+}
+
+/**
  * Every error becomes an RFC 9457 problem with a stable code. Nothing of an unexpected error
  * (message, stack, SQL, SQLSTATE) reaches the client; it is logged by type and code only.
  */

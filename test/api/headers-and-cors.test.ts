@@ -75,6 +75,18 @@ describe('security headers', () => {
     expect(ui.body).toContain('swagger');
   });
 
+  it.each([
+    ['a URL that does not decode', '/message/%zz', 'invalid_request'],
+    ['a broken escape', '/%E0%A4%A', 'invalid_request'],
+    ['an id longer than any path segment', `/message/${'a'.repeat(500)}`, 'malformed_id'],
+  ])('answers %s with a 400 problem that does not quote the URL', async (_name, url, code) => {
+    const res = await server.app.inject({ method: 'GET', url });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json()).toMatchObject({ code });
+    expect(res.body).not.toContain(url.slice(1, 20));
+  });
+
   it('answers unknown routes with a problem document', async () => {
     const res = await server.app.inject({ method: 'GET', url: '/admin' });
     expect(res.statusCode).toBe(404);
