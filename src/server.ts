@@ -1,5 +1,5 @@
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config/env.js';
+import { loadConfigOrReport } from './config/load.js';
 import { createLogger } from './logger.js';
 import { StartupError } from './services.js';
 import { DataDirLockedError } from './storage/data-dir-lock.js';
@@ -7,16 +7,12 @@ import { DataDirLockedError } from './storage/data-dir-lock.js';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    createLogger('info').fatal({ event: 'config_invalid', problems: err.problems }, err.message);
+  const loaded = loadConfigOrReport(process.env);
+  if (loaded === undefined) {
     process.exitCode = 1;
     return;
   }
-  const log = createLogger(config.logLevel);
+  const { config, log } = loaded;
   if (config.generatedSecrets.length > 0) {
     log.warn(
       { event: 'dev_secrets_generated', names: config.generatedSecrets, data_dir: config.dataDir },

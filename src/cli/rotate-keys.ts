@@ -1,6 +1,5 @@
-import { ConfigError, loadConfig } from '../config/env.js';
+import { loadConfigOrReport } from '../config/load.js';
 import { createMessageCipher } from '../crypto/message-cipher.js';
-import { createLogger } from '../logger.js';
 import { rotateKeys } from '../messages/key-rotation.js';
 import { DataDirLockedError, lockDataDir } from '../storage/data-dir-lock.js';
 import { openEmbedded, openPostgres, type Database } from '../storage/database.js';
@@ -11,15 +10,9 @@ import { openEmbedded, openPostgres, type Database } from '../storage/database.j
  * belongs to one process: while the server runs, it rotates by itself at start-up.
  */
 async function main(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    createLogger('info').fatal({ event: 'config_invalid', problems: err.problems }, err.message);
-    return 1;
-  }
-  const log = createLogger(config.logLevel);
+  const loaded = loadConfigOrReport(process.env);
+  if (loaded === undefined) return 1;
+  const { config, log } = loaded;
   const cipher = createMessageCipher(config.encryptionKeys);
 
   let db: Database;
