@@ -65,6 +65,17 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   // Only JSON is accepted; text/plain would otherwise be parsed into a string.
   app.removeContentTypeParser('text/plain');
+  // An empty body labelled JSON (fetch's usual logout) means "no body", not malformed JSON;
+  // anything else goes to Fastify's parser, which refuses __proto__ and constructor keys.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
+    void parseJson(request, body.toString(), done);
+  });
   app.addSchema(Problem);
   app.decorateRequest('auth', undefined);
 

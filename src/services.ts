@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { createAccountService, type AccountService } from './accounts/account-service.js';
 import {
-  inProcessRevocations,
+  durableRevocations,
   redisRevocations,
   type RevocationList,
 } from './accounts/revocation.js';
@@ -90,9 +90,16 @@ export async function openServices(config: Config, log: FastifyBaseLogger): Prom
   const { db, unlock } = await openDatabase(config, log);
   const redis = config.redisUrl === undefined ? undefined : createRedis(config.redisUrl, log);
   if (redis !== undefined) await waitForRedis(redis);
-  const revocations = redis === undefined ? inProcessRevocations() : redisRevocations(redis);
+  const revocations = redis === undefined ? await durableRevocations(db) : redisRevocations(redis);
 
   const messages = createMessageService(db, cipher, {
+    undecryptable: () => {
+      log.error(
+        { event: 'message_undecryptable' },
+        'A stored message opens with no key in ENCRYPTION_KEYS (or belongs to another row); ' +
+          'its view was given back',
+      );
+    },
     destroyedAfterFailures: () => {
       log.warn(
         { event: 'message_destroyed_after_failed_passphrases' },

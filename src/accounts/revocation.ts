@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Queryable } from '../storage/database.js';
 
 /** Revoked token ids (jti), kept until the token would have expired anyway. */
 export interface RevocationList {
@@ -30,12 +31,26 @@ class LocalRevocations {
   }
 }
 
-export function inProcessRevocations(): RevocationList {
+/**
+ * Without Redis: revocations are checked in memory and also written to the database, and
+ * loaded back at start, so a restart does not bring a logged-out token back to life. (Several
+ * replicas need REDIS_URL to see each other's logouts at once.)
+ */
+export async function durableRevocations(db: Queryable): Promise<RevocationList> {
   const local = new LocalRevocations();
+  const rows = await db.query<{ jti: string; exp: number }>(
+    `SELECT jti, extract(epoch FROM expires_at)::float8 AS exp
+       FROM revoked_tokens WHERE expires_at > now()`,
+  );
+  for (const row of rows) local.add(row.jti, row.exp);
   return {
-    revoke(jti, exp) {
+    async revoke(jti, exp) {
       local.add(jti, exp);
-      return Promise.resolve();
+      await db.query(
+        `INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2))
+         ON CONFLICT (jti) DO NOTHING`,
+        [jti, exp],
+      );
     },
     isRevoked(jti) {
       return Promise.resolve(local.has(jti));

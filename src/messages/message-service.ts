@@ -69,6 +69,7 @@ const CONSUME_GATED = consumeSql(
 
 export interface MessageServiceEvents {
   destroyedAfterFailures(id: string): void;
+  undecryptable(): void;
 }
 
 export function createMessageService(
@@ -76,13 +77,29 @@ export function createMessageService(
   cipher: MessageCipher,
   events: MessageServiceEvents,
 ) {
-  function opened(row: ConsumedRow | undefined): RevealOutcome {
+  /**
+   * Decrypts what a consume statement returned. If no key opens it (a key missing from
+   * ENCRYPTION_KEYS), the view is given back, ciphertext included, so that an operator's
+   * mistake does not burn the message: it opens again once the key is restored.
+   */
+  async function opened(row: ConsumedRow | undefined): Promise<RevealOutcome> {
     if (row?.content == null) return { kind: 'gone' };
+    let text: string;
+    try {
+      text = cipher.open(row.id, row.content);
+    } catch (err) {
+      await db.query(
+        'UPDATE messages SET views_left = views_left + 1, content = $2 WHERE id = $1',
+        [row.id, row.content],
+      );
+      events.undecryptable();
+      throw err;
+    }
     return {
       kind: 'revealed',
       message: {
         id: row.id,
-        message: cipher.open(row.id, row.content),
+        message: text,
         created_at: row.created_at,
         expires_at: row.expires_at,
         views_left: row.views_left,
@@ -183,6 +200,7 @@ export function createMessageService(
       const rows = await db.query(
         'DELETE FROM messages WHERE expires_at <= now() OR views_left = 0 RETURNING 1',
       );
+      await db.query('DELETE FROM revoked_tokens WHERE expires_at <= now()');
       return rows.length;
     },
   };

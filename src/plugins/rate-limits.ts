@@ -1,5 +1,5 @@
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.js';
 import { AppError } from '../errors.js';
@@ -35,10 +35,34 @@ export async function registerRateLimits(
   });
 }
 
-/** The stricter per-client limit of the /auth routes, against password guessing. */
-export function authRateLimit(config: Config) {
-  return { rateLimit: { max: config.authRateLimitMax, timeWindow: MINUTE_MS } };
+/**
+ * The stricter per-client limit of the /auth routes, against password guessing: one counter
+ * for all of them, so register, login and logout cannot each be used up in turn. The routes
+ * opt out of the general limit (`config`) and run this as their onRequest hook.
+ */
+export function authRateLimit(app: FastifyInstance, config: Config) {
+  const limiter = app.createRateLimit({
+    max: config.authRateLimitMax,
+    timeWindow: MINUTE_MS,
+    keyGenerator: (request) => `auth:${request.ip}`,
+  });
+  return {
+    config: { rateLimit: false as const },
+    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+      const result = await limiter(request);
+      if (result.isAllowed || !result.isExceeded) return;
+      request.log.warn(
+        { event: 'rate_limit_exceeded', route: request.routeOptions.url ?? 'unmatched' },
+        'Rate limit exceeded',
+      );
+      void reply.header('retry-after', String(Math.max(1, result.ttlInSeconds)));
+      throw new AppError('rate_limited', `Try again in ${Math.max(1, result.ttlInSeconds)} s`);
+    },
+  };
 }
+
+/** Health probes are never limited: a probe turned away would take a healthy replica out. */
+export const UNLIMITED = { rateLimit: false as const };
 
 /**
  * A cap per account on creating messages, so that one stolen or scripted account cannot fill

@@ -15,12 +15,12 @@ export interface RouteOptions {
 const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config, services }) => {
   const { accounts, tokens, revocations } = services;
   const guard = requireAuth(services);
-  const limited = authRateLimit(config);
+  const limited = authRateLimit(app, config);
 
   app.post(
     '/auth/register',
     {
-      config: limited,
+      ...limited,
       schema: {
         tags: ['auth'],
         summary: 'Create an account',
@@ -39,7 +39,7 @@ const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config
   app.post(
     '/auth/login',
     {
-      config: limited,
+      ...limited,
       schema: {
         tags: ['auth'],
         summary: 'Exchange a username and password for an access token',
@@ -63,7 +63,7 @@ const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config
   app.post(
     '/auth/logout',
     {
-      config: limited,
+      ...limited,
       preHandler: guard,
       schema: {
         tags: ['auth'],
@@ -85,7 +85,7 @@ const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config
   app.get(
     '/auth/me',
     {
-      config: limited,
+      ...limited,
       preHandler: guard,
       schema: {
         tags: ['auth'],

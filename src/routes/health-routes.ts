@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '../errors.js';
 import type { RouteOptions } from './auth-routes.js';
 import { StatusBody, problems } from './schemas.js';
+import { UNLIMITED } from '../plugins/rate-limits.js';
 
 const READY_TIMEOUT_MS = 2_000;
 
@@ -9,6 +10,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { serv
   app.get(
     '/healthz',
     {
+      config: UNLIMITED,
       schema: {
         tags: ['health'],
         summary: 'The process is up',
@@ -21,6 +23,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { serv
   app.get(
     '/readyz',
     {
+      config: UNLIMITED,
       schema: {
         tags: ['health'],
         summary: 'The database answers',

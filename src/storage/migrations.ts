@@ -39,6 +39,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_expires_idx ON messages (expires_at);
     `,
   },
+  {
+    version: 2,
+    name: 'revoked tokens',
+    sql: `
+      CREATE TABLE revoked_tokens (
+        jti uuid PRIMARY KEY,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -49,6 +60,24 @@ const CREATE_LEDGER = `
     name text NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now()
   )`;
+
+/**
+ * The serving role's default privileges would let it rewrite the ledger and so make a schema
+ * look newer than it is; only the owner may write it. Other roles keep SELECT.
+ */
+const PROTECT_LEDGER = `
+  DO $$
+  DECLARE grantee text;
+  BEGIN
+    FOR grantee IN
+      SELECT DISTINCT g.grantee FROM information_schema.role_table_grants g
+       WHERE g.table_name = 'schema_migrations' AND g.grantee <> current_user
+         AND g.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+    LOOP
+      EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM %I',
+                     grantee);
+    END LOOP;
+  END $$`;
 
 /** The schema version of a database, or 0 when it has none. Needs only SELECT. */
 export async function schemaVersion(db: Queryable): Promise<number> {
@@ -68,6 +97,7 @@ export async function schemaVersion(db: Queryable): Promise<number> {
  */
 export async function migrate(db: Database): Promise<number[]> {
   await db.exec(CREATE_LEDGER);
+  if (db.kind === 'postgres') await db.exec(PROTECT_LEDGER);
   const applied: number[] = [];
   await db.transaction(async (tx) => {
     if (db.kind === 'postgres') {

@@ -153,6 +153,16 @@ describe('tokens', () => {
     expect(server.logs.some((l) => l.includes('"event":"token_revoked"'))).toBe(true);
   });
 
+  it('logout accepts an empty body labelled JSON', async () => {
+    const { token } = await registerAndLogin(server.app);
+    const out = await server.app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    });
+    expect(out.statusCode).toBe(204);
+  });
+
   it('logout without a token is 401', async () => {
     expect((await server.app.inject({ method: 'POST', url: '/auth/logout' })).statusCode).toBe(401);
   });

@@ -29,7 +29,7 @@ describe('per-client limit', () => {
     for (let i = 0; i < 7; i += 1) {
       const res = await server.app.inject({
         method: 'GET',
-        url: '/healthz',
+        url: '/openapi.json',
         headers: spoofHeaders(i),
       });
       statuses.push(res.statusCode);
@@ -45,7 +45,11 @@ describe('per-client limit', () => {
   it('believes X-Forwarded-For only from a trusted proxy', async () => {
     const server = await start({ RATE_LIMIT_MAX: '2', TRUST_PROXY: '127.0.0.1' });
     const from = (ip: string) =>
-      server.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-forwarded-for': ip } });
+      server.app.inject({
+        method: 'GET',
+        url: '/openapi.json',
+        headers: { 'x-forwarded-for': ip },
+      });
     expect((await from('203.0.113.1')).statusCode).toBe(200);
     expect((await from('203.0.113.1')).statusCode).toBe(200);
     expect((await from('203.0.113.1')).statusCode).toBe(429);
@@ -65,7 +69,44 @@ describe('per-client limit', () => {
       statuses.push(res.statusCode);
     }
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
-    expect((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await server.app.inject({ method: 'GET', url: '/openapi.json' })).statusCode).toBe(200);
+  });
+
+  it('counts all /auth routes against one AUTH_RATE_LIMIT_MAX', async () => {
+    const server = await start({ AUTH_RATE_LIMIT_MAX: '3' });
+    const register = await server.app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: { username: 'limited_user', password: 'long enough password' },
+    });
+    const login = await server.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { username: 'limited_user', password: 'long enough password' },
+    });
+    const me = await server.app.inject({ method: 'GET', url: '/auth/me' });
+    const logout = await server.app.inject({ method: 'POST', url: '/auth/logout' });
+    expect([register.statusCode, login.statusCode, me.statusCode, logout.statusCode]).toEqual([
+      201, 200, 401, 429,
+    ]);
+    expect(Number(logout.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('never limits the health probes', async () => {
+    const server = await start({ RATE_LIMIT_MAX: '2' });
+    for (let i = 0; i < 5; i += 1) {
+      expect((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      expect((await server.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    }
+  });
+
+  it('limits requests to unknown routes too', async () => {
+    const server = await start({ RATE_LIMIT_MAX: '2' });
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1) {
+      statuses.push((await server.app.inject({ method: 'GET', url: '/wp-admin' })).statusCode);
+    }
+    expect(statuses).toEqual([404, 404, 429]);
   });
 
   it('caps message creation per account, whatever the client address', async () => {
@@ -98,7 +139,7 @@ describe('shared counters in Redis', () => {
     servers.push(a, b);
     const ip = `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.7`;
     const hit = (s: TestServer) =>
-      s.app.inject({ method: 'GET', url: '/healthz', remoteAddress: ip });
+      s.app.inject({ method: 'GET', url: '/openapi.json', remoteAddress: ip });
 
     const statuses = [];
     for (const s of [a, b, a, b, a, b]) statuses.push((await hit(s)).statusCode);
@@ -134,7 +175,7 @@ describe('shared counters in Redis', () => {
       REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
     });
     const ip = `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
-    const hit = () => server.app.inject({ method: 'GET', url: '/healthz', remoteAddress: ip });
+    const hit = () => server.app.inject({ method: 'GET', url: '/openapi.json', remoteAddress: ip });
 
     await proxy.cut();
     const during = [];
