@@ -157,9 +157,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push('ENCRYPTION_KEYS (or ENCRYPTION_KEYS_FILE) is required in production');
     } else if (
       generated.ENCRYPTION_KEYS !== undefined &&
-      keysRaw.includes(generated.ENCRYPTION_KEYS)
+      keysRaw.split(',')[0]?.trim() === generated.ENCRYPTION_KEYS
     ) {
-      problems.push('ENCRYPTION_KEYS holds a generated development key; production needs its own');
+      // A generated key may stay behind the first one, to read development data while
+      // `npm run keys:rotate` moves it under the production key.
+      problems.push(
+        'ENCRYPTION_KEYS starts with a generated development key; production needs its own first',
+      );
     }
   } else {
     const missing: GeneratedSecretName[] = [];

@@ -6,6 +6,7 @@ import { DOCS_CONTENT_SECURITY_POLICY } from '../plugins/security-headers.js';
 /** Registers the OpenAPI generator; must run before the routes it describes. */
 export async function registerOpenApi(app: FastifyInstance) {
   await app.register(swagger, {
+    exposeHeadRoutes: true,
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -40,7 +40,11 @@ export const Credentials = Type.Object(
   {
     username: Username,
     // The exact rule (12-256 characters after NFC) is checked in code points by the service.
-    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    password: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: 'Registration needs 12 to 256 characters (after NFC normalisation)',
+    }),
   },
   strict,
 );

@@ -163,6 +163,31 @@ describe('tokens', () => {
     expect(out.statusCode).toBe(204);
   });
 
+  it('keeps a logged-out token dead across a restart, without Redis', async () => {
+    const env = testSecrets();
+    const first = await startTestServer({ env });
+    const { token } = await registerAndLogin(first.app);
+    await first.app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await first.app.close();
+
+    const second = await startTestServer({ env, dataDir: first.dataDir });
+    try {
+      const res = await second.app.inject({
+        method: 'GET',
+        url: '/auth/me',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.statusCode).toBe(401);
+    } finally {
+      await second.stop();
+      await first.stop();
+    }
+  });
+
   it('logout without a token is 401', async () => {
     expect((await server.app.inject({ method: 'POST', url: '/auth/logout' })).statusCode).toBe(401);
   });

@@ -163,7 +163,20 @@ describe('production refusals', () => {
       ENCRYPTION_KEYS: dev.encryptionKeys.join(','),
     });
     expect(problems.join('\n')).toMatch(/JWT_SECRET is a generated development secret/);
-    expect(problems.join('\n')).toMatch(/ENCRYPTION_KEYS holds a generated development key/);
+    expect(problems.join('\n')).toMatch(/ENCRYPTION_KEYS starts with a generated development key/);
+  });
+
+  it('accepts a generated key behind a production key, to rotate development data', () => {
+    const d = dir();
+    const dev = loadConfig({ DATA_DIR: d });
+    const own = testSecrets();
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      DATA_DIR: d,
+      JWT_SECRET: own.JWT_SECRET,
+      ENCRYPTION_KEYS: `${own.ENCRYPTION_KEYS},${dev.encryptionKeys.join(',')}`,
+    });
+    expect(problems).toEqual([]);
   });
 
   it('refuses a JWT secret under 32 bytes', () => {

@@ -38,6 +38,39 @@ describe('binding ciphertext to its message', () => {
   });
 });
 
+describe('a key missing from ENCRYPTION_KEYS', () => {
+  it('costs no view: the message opens again once the key is back', async () => {
+    const jwt = testSecrets().JWT_SECRET;
+    const oldKey = FernetKey.generate();
+    const first = await startTestServer({ env: { JWT_SECRET: jwt, ENCRYPTION_KEYS: oldKey } });
+    const { token } = await registerAndLogin(first.app);
+    const id = await createdId(first.app, token, { message: 'keep me' });
+    await first.app.close();
+
+    const wrong = await startTestServer({
+      env: { JWT_SECRET: jwt, ENCRYPTION_KEYS: FernetKey.generate() },
+      dataDir: first.dataDir,
+    });
+    const failed = await wrong.app.inject({ method: 'GET', url: `/message/${id}` });
+    expect(failed.statusCode).toBe(500);
+    expect(wrong.logs.some((l) => l.includes('"event":"message_undecryptable"'))).toBe(true);
+    await wrong.app.close();
+
+    const fixed = await startTestServer({
+      env: { JWT_SECRET: jwt, ENCRYPTION_KEYS: oldKey },
+      dataDir: first.dataDir,
+    });
+    try {
+      const res = await fixed.app.inject({ method: 'GET', url: `/message/${id}` });
+      expect(res.json()).toMatchObject({ message: 'keep me', views_left: 0 });
+    } finally {
+      await fixed.stop();
+      await wrong.stop();
+      await first.stop();
+    }
+  });
+});
+
 describe('key rotation on PostgreSQL', () => {
   let db: TestDatabase;
   let server: TestServer;

@@ -72,6 +72,11 @@ describe('serving from PostgreSQL with the least-privilege role', () => {
       });
       await expect(app.query('DROP TABLE messages')).rejects.toMatchObject({ code: '42501' });
       await expect(app.query('CREATE SCHEMA evil')).rejects.toMatchObject({ code: '42501' });
+      // Nor make the schema look newer than it is.
+      await expect(
+        app.query('UPDATE schema_migrations SET version = version + 100'),
+      ).rejects.toMatchObject({ code: '42501' });
+      expect(await schemaVersion(app)).toBe(LATEST_VERSION);
       expect(await excessPrivileges(app)).toEqual([]);
     } finally {
       await app.close();
