@@ -34,7 +34,8 @@ export function createTokenIssuer(secret: string, ttlSeconds: number): TokenIssu
     allowedAud: JWT_AUDIENCE,
     requiredClaims: ['exp', 'iat', 'sub', 'jti', 'iss', 'aud'],
     clockTolerance: 5_000,
-    cache: false,
+    // Verified tokens are cached until they expire; revocation is checked on every request.
+    cache: 1000,
   });
   return {
     issue(userId) {

@@ -24,6 +24,12 @@ export async function registerRateLimits(
     redis,
     nameSpace: 'sealnote:rate:',
     skipOnError: true,
+    // The x-ratelimit-* headers only on a refusal (with Retry-After), not on every response.
+    addHeadersOnExceeding: {
+      'x-ratelimit-limit': false,
+      'x-ratelimit-remaining': false,
+      'x-ratelimit-reset': false,
+    },
     errorResponseBuilder: (_request, context) =>
       new AppError('rate_limited', `Try again in ${context.after}`),
     onExceeded: (request: FastifyRequest) => {

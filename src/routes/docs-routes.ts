@@ -3,6 +3,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { DOCS_CONTENT_SECURITY_POLICY } from '../plugins/security-headers.js';
 
+const DOCS_CSP = Object.entries(DOCS_CONTENT_SECURITY_POLICY)
+  .map(([name, values]) => `${name} ${values.join(' ')}`)
+  .join('; ');
+
 /** Registers the OpenAPI generator; must run before the routes it describes. */
 export async function registerOpenApi(app: FastifyInstance) {
   await app.register(swagger, {
@@ -29,12 +33,7 @@ export async function registerDocsRoutes(app: FastifyInstance) {
     uiConfig: { url: '/openapi.json', validatorUrl: null },
     uiHooks: {
       onRequest: (_request, reply, done) => {
-        void reply.header(
-          'content-security-policy',
-          Object.entries(DOCS_CONTENT_SECURITY_POLICY)
-            .map(([name, values]) => `${name} ${values.join(' ')}`)
-            .join('; '),
-        );
+        void reply.header('content-security-policy', DOCS_CSP);
         done();
       },
     },
