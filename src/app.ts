@@ -3,6 +3,7 @@ import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/env.js';
+import { AppError } from './errors.js';
 import {
   frameworkErrorProblem,
   installErrorHandlers,
@@ -65,16 +66,31 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   // Only JSON is accepted; text/plain would otherwise be parsed into a string.
   app.removeContentTypeParser('text/plain');
-  // An empty body labelled JSON (fetch's usual logout) means "no body", not malformed JSON;
-  // anything else goes to Fastify's parser, which refuses __proto__ and constructor keys.
+  // JSON is UTF-8 (RFC 8259): another charset is refused, and invalid bytes are an error
+  // rather than silently turned into U+FFFD, which would not store a message "exactly". An
+  // empty body labelled JSON (fetch's usual logout) means "no body". The rest goes to
+  // Fastify's parser, which refuses __proto__ and constructor keys.
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset="?([^";]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset.trim())) {
+      done(new AppError('unsupported_media_type', 'JSON must be encoded as UTF-8'));
+      return;
+    }
+    if (body.length === 0) {
       done(null, undefined);
       return;
     }
-    void parseJson(request, body.toString(), done);
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(new AppError('malformed_json', 'The body is not valid UTF-8'));
+      return;
+    }
+    void parseJson(request, text, done);
   });
   app.addSchema(Problem);
   app.decorateRequest('auth', undefined);

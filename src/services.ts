@@ -39,7 +39,10 @@ export class StartupError extends Error {
 async function openDatabase(config: Config, log: FastifyBaseLogger) {
   if (config.databaseUrl === undefined) {
     const unlock = await lockDataDir(config.dataDir, () => {
-      log.error({ event: 'data_dir_lock_lost' }, 'Lost the lock on DATA_DIR');
+      // Another process may now hold the embedded database (this one was frozen past the
+      // lock's staleness): serving on would mean two writers on one database. Stop at once.
+      log.fatal({ event: 'data_dir_lock_lost' }, 'Lost the lock on DATA_DIR; stopping');
+      process.exit(1);
     });
     try {
       const db = await openEmbedded(config.dataDir);

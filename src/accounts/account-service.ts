@@ -19,6 +19,10 @@ export interface AccountService {
 }
 
 function checkPassword(password: string): void {
+  // Lone surrogates all become U+FFFD in UTF-8, so two different passwords would collide.
+  if (!password.isWellFormed()) {
+    throw new AppError('invalid_password', 'A password must be well-formed Unicode');
+  }
   const length = characterCount(normalizeSecret(password));
   if (length < PASSWORD_MIN_CHARS || length > PASSWORD_MAX_CHARS) {
     throw new AppError(
@@ -31,8 +35,9 @@ function checkPassword(password: string): void {
 export function createAccountService(db: Queryable): AccountService {
   // Unknown usernames are checked against this hash, so that they cost as much time as a
   // wrong password and the timing does not tell which usernames exist.
-  let decoy: Promise<string> | undefined;
-  const decoyHash = () => (decoy ??= hashSecret(randomUUID()));
+  // Made at start, so that not even the first unknown username answers at another speed.
+  const decoy = hashSecret(randomUUID());
+  const decoyHash = () => decoy;
 
   return {
     async register(username, password) {
@@ -49,6 +54,10 @@ export function createAccountService(db: Queryable): AccountService {
     },
 
     async authenticate(username, password) {
+      if (!password.isWellFormed()) {
+        await verifySecret(await decoyHash(), password.toWellFormed());
+        return undefined;
+      }
       const [row] = await db.query<Account & { password_hash: string }>(
         'SELECT id, username, password_hash FROM users WHERE lower(username) = lower($1)',
         [username],

@@ -33,7 +33,8 @@ export function createTokenIssuer(secret: string, ttlSeconds: number): TokenIssu
     allowedIss: JWT_ISSUER,
     allowedAud: JWT_AUDIENCE,
     requiredClaims: ['exp', 'iat', 'sub', 'jti', 'iss', 'aud'],
-    clockTolerance: 5_000,
+    // No tolerance: a revocation is kept until exp, so a token must not outlive exp either.
+    clockTolerance: 0,
     // Verified tokens are cached until they expire; revocation is checked on every request.
     cache: 1000,
   });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { FernetKey } from '../crypto/fernet.js';
 import {
   ensureGeneratedSecrets,
+  GeneratedSecretsError,
   readGeneratedSecrets,
   readSecret,
   type GeneratedSecretName,
@@ -68,7 +69,7 @@ function integer(
 }
 
 /** An origin is scheme://host[:port] and nothing else: no wildcard, path, or trailing slash. */
-function parseOrigins(raw: string | undefined, problems: string[]): string[] {
+function parseOrigins(raw: string | undefined, problems: string[], production: boolean): string[] {
   if (raw === undefined || raw.trim() === '') return [];
   const origins: string[] = [];
   for (const item of raw.split(',').map((s) => s.trim())) {
@@ -85,6 +86,10 @@ function parseOrigins(raw: string | undefined, problems: string[]): string[] {
     }
     if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== item) {
       problems.push(`CORS_ORIGINS: "${item}" is not an origin such as https://example.org`);
+      continue;
+    }
+    if (production && url.protocol !== 'https:') {
+      problems.push(`CORS_ORIGINS: "${item}" must be https in production`);
       continue;
     }
     origins.push(url.origin);
@@ -125,6 +130,16 @@ function parseKeys(raw: string | undefined, problems: string[]): string[] {
   return keys;
 }
 
+function guard<T>(read: () => T, problems: string[]): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof GeneratedSecretsError)) throw err;
+    problems.push(err.message);
+    return undefined;
+  }
+}
+
 /**
  * Reads and checks the whole environment. Outside production, missing secrets are generated
  * once into DATA_DIR. In production nothing is generated and weak settings are refused.
@@ -147,7 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const generatedSecrets: GeneratedSecretName[] = [];
   if (production) {
-    const generated = readGeneratedSecrets(dataDir);
+    const generated = guard(() => readGeneratedSecrets(dataDir), problems) ?? {};
     if (jwtSecret === undefined)
       problems.push('JWT_SECRET (or JWT_SECRET_FILE) is required in production');
     else if (jwtSecret === generated.JWT_SECRET) {
@@ -170,7 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (jwtSecret === undefined) missing.push('JWT_SECRET');
     if (keysRaw === undefined) missing.push('ENCRYPTION_KEYS');
     if (missing.length > 0 && problems.length === 0) {
-      const generated = ensureGeneratedSecrets(dataDir, missing);
+      const generated = guard(() => ensureGeneratedSecrets(dataDir, missing), problems) ?? {};
       jwtSecret ??= generated.JWT_SECRET;
       keysRaw ??= generated.ENCRYPTION_KEYS;
       generatedSecrets.push(...missing);
@@ -179,6 +194,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret, 'utf8') < MIN_JWT_SECRET_BYTES) {
     problems.push(`JWT_SECRET must be at least ${MIN_JWT_SECRET_BYTES} bytes`);
+  } else if (production && jwtSecret !== undefined && new Set(jwtSecret).size < 16) {
+    // A random secret of 32+ characters has far more distinct characters than this; a
+    // placeholder such as "changeme" repeated, or one letter 32 times, has fewer.
+    problems.push('JWT_SECRET looks like a placeholder, not a random value; generate one');
   }
   const encryptionKeys = parseKeys(keysRaw, problems);
 
@@ -215,7 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKeys,
     jwtSecret: jwtSecret ?? '',
     jwtTtl: integer(env, 'JWT_TTL', 900, 60, 86_400, problems),
-    corsOrigins: parseOrigins(env.CORS_ORIGINS, problems),
+    corsOrigins: parseOrigins(env.CORS_ORIGINS, problems, production),
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 65_536, 1, 1_048_576, problems),
     rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 120, 1, 1_000_000, problems),
     authRateLimitMax: integer(env, 'AUTH_RATE_LIMIT_MAX', 10, 1, 1_000_000, problems),

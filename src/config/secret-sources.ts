@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { FernetKey } from '../crypto/fernet.js';
 
@@ -47,10 +56,23 @@ export function readSecret(
 
 type GeneratedSecrets = Partial<Record<GeneratedSecretName, string>>;
 
+export class GeneratedSecretsError extends Error {}
+
+/**
+ * The secrets generated earlier, or {} when there are none. A file that exists but does not
+ * parse is an error, never a reason to make new secrets: that would lose every message.
+ */
 export function readGeneratedSecrets(dataDir: string): GeneratedSecrets {
+  const path = join(dataDir, GENERATED_SECRETS_FILE);
+  let text: string;
   try {
-    const parsed: unknown = JSON.parse(readFileSync(join(dataDir, GENERATED_SECRETS_FILE), 'utf8'));
-    if (typeof parsed !== 'object' || parsed === null) return {};
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object');
     const out: GeneratedSecrets = {};
     for (const name of ['JWT_SECRET', 'ENCRYPTION_KEYS'] as const) {
       const value = (parsed as Record<string, unknown>)[name];
@@ -58,7 +80,10 @@ export function readGeneratedSecrets(dataDir: string): GeneratedSecrets {
     }
     return out;
   } catch {
-    return {};
+    throw new GeneratedSecretsError(
+      `${path} is damaged; restore it from a backup, or delete it to start afresh (old ` +
+        'messages then become unreadable)',
+    );
   }
 }
 
@@ -71,6 +96,7 @@ export function ensureGeneratedSecrets(
   missing: GeneratedSecretName[],
 ): GeneratedSecrets {
   const current = readGeneratedSecrets(dataDir);
+  const hadFile = Object.keys(current).length > 0;
   let changed = false;
   for (const name of missing) {
     if (current[name] !== undefined) continue;
@@ -81,8 +107,20 @@ export function ensureGeneratedSecrets(
   if (changed) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const path = join(dataDir, GENERATED_SECRETS_FILE);
-    writeFileSync(path, JSON.stringify(current, null, 2) + '\n', { mode: 0o600 });
-    chmodSync(path, 0o600);
+    // Written whole under a temporary name, then linked into place only if no other process
+    // got there first; the loser reads the winner's secrets, so both use the same ones.
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(current, null, 2) + '\n', { mode: 0o600 });
+    chmodSync(temporary, 0o600);
+    try {
+      if (hadFile) renameSync(temporary, path);
+      else linkSync(temporary, path);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+      return readGeneratedSecrets(dataDir);
+    } finally {
+      rmSync(temporary, { force: true });
+    }
   }
   return current;
 }

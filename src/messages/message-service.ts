@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hashSecret, verifySecret } from '../accounts/passwords.js';
 import type { MessageCipher } from '../crypto/message-cipher.js';
+import { AppError } from '../errors.js';
 import type { Queryable } from '../storage/database.js';
 
 /** The tenth wrong passphrase destroys the message: online guessing stops there. */
@@ -35,7 +36,9 @@ export type RevealOutcome =
   | { kind: 'revealed'; message: RevealedMessage }
   | { kind: 'gone' }
   | { kind: 'passphrase_required' }
-  | { kind: 'wrong_passphrase'; destroyed: boolean };
+  | { kind: 'wrong_passphrase'; destroyed: boolean }
+  /** Ten passphrase checks are already under way: try again in a moment. */
+  | { kind: 'busy' };
 
 interface ConsumedRow {
   id: string;
@@ -116,7 +119,10 @@ export function createMessageService(
         RETURNING m.passphrase_hash, m.failed_attempts`,
       [id, MAX_PASSPHRASE_FAILURES],
     );
-    if (gate?.passphrase_hash == null) return { kind: 'gone' };
+    if (gate?.passphrase_hash == null) {
+      const live = await db.query(`SELECT 1 FROM messages AS m WHERE m.id = $1 AND ${LIVE}`, [id]);
+      return live.length > 0 ? { kind: 'busy' } : { kind: 'gone' };
+    }
 
     if (await verifySecret(gate.passphrase_hash, passphrase)) {
       return opened((await db.query<ConsumedRow>(CONSUME_GATED, [id]))[0]);
@@ -134,20 +140,26 @@ export function createMessageService(
       const id = randomUUID();
       const passphraseHash =
         input.passphrase === undefined ? null : await hashSecret(input.passphrase);
-      const [row] = await db.query<{ id: string; expires_at: Date; max_views: number }>(
-        `INSERT INTO messages (id, owner_id, content, passphrase_hash, max_views, views_left,
+      const [row] = await db
+        .query<{ id: string; expires_at: Date; max_views: number }>(
+          `INSERT INTO messages (id, owner_id, content, passphrase_hash, max_views, views_left,
                                expires_at)
          VALUES ($1, $2, $3, $4, $5, $5, now() + make_interval(secs => $6))
          RETURNING id, expires_at, max_views`,
-        [
-          id,
-          input.ownerId,
-          cipher.seal(id, input.message),
-          passphraseHash,
-          input.maxViews,
-          input.expiresIn,
-        ],
-      );
+          [
+            id,
+            input.ownerId,
+            cipher.seal(id, input.message),
+            passphraseHash,
+            input.maxViews,
+            input.expiresIn,
+          ],
+        )
+        .catch((err: unknown) => {
+          // 23503: the token's account no longer exists (deleted after the token was issued).
+          if ((err as { code?: unknown }).code === '23503') throw new AppError('unauthorized');
+          throw err;
+        });
       if (row === undefined) throw new Error('insert returned no row');
       return row;
     },

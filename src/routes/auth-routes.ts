@@ -64,7 +64,7 @@ const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config
     '/auth/logout',
     {
       ...limited,
-      preHandler: guard,
+      preParsing: guard,
       schema: {
         tags: ['auth'],
         summary: 'Revoke the access token used for this request',
@@ -86,7 +86,7 @@ const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config
     '/auth/me',
     {
       ...limited,
-      preHandler: guard,
+      preParsing: guard,
       schema: {
         tags: ['auth'],
         summary: 'The account of the access token',

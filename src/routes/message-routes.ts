@@ -44,6 +44,9 @@ function answer(outcome: RevealOutcome, reply: FastifyReply) {
       throw new AppError('passphrase_required');
     case 'wrong_passphrase':
       throw new AppError('wrong_passphrase');
+    case 'busy':
+      void reply.header('retry-after', '1');
+      throw new AppError('rate_limited', 'Other passphrase checks are under way; try again');
   }
 }
 
@@ -59,7 +62,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   app.post(
     '/message',
     {
-      preHandler: guard,
+      preParsing: guard,
       bodyLimit: messageBodyLimit(config.maxMessageBytes),
       schema: {
         tags: ['messages'],
@@ -165,7 +168,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   app.get(
     '/messages',
     {
-      preHandler: guard,
+      preParsing: guard,
       schema: {
         tags: ['messages'],
         summary: "The caller's live messages, without their content",
@@ -191,7 +194,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   app.delete(
     '/message/:id',
     {
-      preHandler: guard,
+      preParsing: guard,
       schema: {
         tags: ['messages'],
         summary: 'Delete one of your own messages',

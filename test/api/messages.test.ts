@@ -333,7 +333,8 @@ describe.each(['embedded', 'postgres'] as const)('on the %s database', (engine) 
         Array.from({ length: 30 }, (_, i) => reveal(id, { passphrase: `guess ${i}` })),
       );
       expect(results.filter((r) => r.statusCode === 401)).toHaveLength(10);
-      expect(results.filter((r) => r.statusCode === 404)).toHaveLength(20);
+      // The rest find ten checks under way (429, try again) or the message destroyed (404).
+      expect(results.filter((r) => [404, 429].includes(r.statusCode))).toHaveLength(20);
       expect((await reveal(id, { passphrase: 'secret' })).statusCode).toBe(404);
     });
 

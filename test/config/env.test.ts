@@ -141,6 +141,15 @@ describe('development secrets', () => {
   });
 });
 
+describe('a damaged generated-secrets file', () => {
+  it('is reported and left alone, never replaced by new secrets', () => {
+    const d = dir();
+    writeFileSync(join(d, 'generated-secrets.json'), '{bad');
+    expect(problemsOf({ DATA_DIR: d }).join()).toMatch(/generated-secrets.json is damaged/);
+    expect(readFileSync(join(d, 'generated-secrets.json'), 'utf8')).toBe('{bad');
+  });
+});
+
 describe('production refusals', () => {
   const prod = (env: Record<string, string>) =>
     problemsOf({ NODE_ENV: 'production', DATA_DIR: dir(), ...env });
@@ -179,11 +188,21 @@ describe('production refusals', () => {
     expect(problems).toEqual([]);
   });
 
+  it.each(['a'.repeat(32), 'changeme'.repeat(4)])('refuses the placeholder JWT secret %j', (s) => {
+    expect(prod({ ...testSecrets(), JWT_SECRET: s }).join()).toMatch(/placeholder/);
+  });
+
+  it('refuses a plain-http CORS origin', () => {
+    expect(prod({ ...testSecrets(), CORS_ORIGINS: 'http://app.example.org' }).join()).toMatch(
+      /must be https in production/,
+    );
+  });
+
   it('refuses a JWT secret under 32 bytes', () => {
     expect(prod({ ...testSecrets(), JWT_SECRET: 'x'.repeat(31) }).join()).toMatch(
       /at least 32 bytes/,
     );
-    expect(prod({ ...testSecrets(), JWT_SECRET: 'x'.repeat(32) })).toEqual([]);
+    expect(prod({ ...testSecrets(), JWT_SECRET: 'abcdefghijklmnopqrstuvwxyz012345' })).toEqual([]);
   });
 
   it.each([
