@@ -86,6 +86,21 @@ describe('the server process', () => {
     expect((await fetch(`${holder.url}/readyz`)).status).toBe(200);
   });
 
+  it('stops at once when a frozen holder finds its DATA_DIR lock taken over', async () => {
+    const env = { ...testSecrets(), DATA_DIR: dataDir() };
+    const frozen = await startServerProcess(env);
+    frozen.child.kill('SIGSTOP');
+    // The lock goes stale after 10 s without a refresh; then a new process may take it.
+    await new Promise((r) => setTimeout(r, 12_000));
+    const successor = await startServerProcess(env);
+    running.push(successor);
+    frozen.child.kill('SIGCONT');
+
+    expect(await frozen.exited).toBe(1);
+    expect(frozen.output()).toContain('"event":"data_dir_lock_lost"');
+    expect((await fetch(`${successor.url}/readyz`)).status).toBe(200);
+  });
+
   it('finishes an in-flight request on SIGTERM before exiting 0', async () => {
     const server = await startServerProcess({ ...testSecrets(), DATA_DIR: dataDir() });
     const { token } = await signUp(server.url);
