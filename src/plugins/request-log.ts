@@ -5,7 +5,9 @@ import type { FastifyInstance } from 'fastify';
  * the capability to read that message.
  */
 export function registerRequestLog(app: FastifyInstance): void {
-  app.addHook('onResponse', async (request, reply) => {
+  // The level is fixed at start (LOG_LEVEL); above info there is nothing to build.
+  if (!['trace', 'debug', 'info'].includes(app.log.level)) return;
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       {
         event: 'http_request',
@@ -17,5 +19,6 @@ export function registerRequestLog(app: FastifyInstance): void {
       },
       'request completed',
     );
+    done();
   });
 }
