@@ -91,7 +91,7 @@ describe('the server process', () => {
     const frozen = await startServerProcess(env);
     frozen.child.kill('SIGSTOP');
     // The lock goes stale after 10 s without a refresh; then a new process may take it.
-    await new Promise((r) => setTimeout(r, 12_000));
+    await new Promise((r) => setTimeout(r, 13_000));
     const successor = await startServerProcess(env);
     running.push(successor);
     frozen.child.kill('SIGCONT');
