@@ -1,3 +1,4 @@
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { FernetKey } from '../crypto/fernet.js';
@@ -130,6 +131,15 @@ function parseKeys(raw: string | undefined, problems: string[]): string[] {
   return keys;
 }
 
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function guard<T>(read: () => T, problems: string[]): T | undefined {
   try {
     return read();
@@ -150,6 +160,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(
     env.DATA_DIR !== undefined && env.DATA_DIR !== '' ? env.DATA_DIR : './data',
   );
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+    problems.push('DATA_DIR names a file, not a directory');
+  }
 
   const port = integer(env, 'PORT', 8000, 0, 65535, problems);
   const host = env.HOST !== undefined && env.HOST !== '' ? env.HOST : '127.0.0.1';
@@ -217,6 +230,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const tlsKeyFile = env.TLS_KEY_FILE === '' ? undefined : env.TLS_KEY_FILE;
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
     problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  }
+  for (const [name, path] of [
+    ['TLS_CERT_FILE', tlsCertFile],
+    ['TLS_KEY_FILE', tlsKeyFile],
+  ] as const) {
+    if (path !== undefined && !isReadableFile(path)) {
+      problems.push(`${name}: cannot read the file it names`);
+    }
   }
 
   const logLevel = env.LOG_LEVEL !== undefined && env.LOG_LEVEL !== '' ? env.LOG_LEVEL : 'info';

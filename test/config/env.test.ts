@@ -78,6 +78,21 @@ describe('validation', () => {
     expect(problemsOf({ ...testSecrets(), DATA_DIR: dir(), CORS_ORIGINS: origin })).toHaveLength(1);
   });
 
+  it('refuses unreadable TLS files and a DATA_DIR that is a file', () => {
+    const d = dir();
+    const file = join(d, 'plain-file');
+    writeFileSync(file, 'x');
+    const problems = problemsOf({
+      ...testSecrets(),
+      DATA_DIR: file,
+      TLS_CERT_FILE: join(d, 'missing-cert.pem'),
+      TLS_KEY_FILE: d,
+    });
+    expect(problems.join('\n')).toMatch(/DATA_DIR names a file/);
+    expect(problems.join('\n')).toMatch(/TLS_CERT_FILE: cannot read/);
+    expect(problems.join('\n')).toMatch(/TLS_KEY_FILE: cannot read/);
+  });
+
   it('reads TRUST_PROXY as hops or addresses', () => {
     expect(loadConfig({ ...testSecrets(), DATA_DIR: dir(), TRUST_PROXY: '1' }).trustProxy).toBe(1);
     expect(
