@@ -201,6 +201,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const generated = guard(() => ensureGeneratedSecrets(dataDir, missing), problems) ?? {};
       jwtSecret ??= generated.JWT_SECRET;
       keysRaw ??= generated.ENCRYPTION_KEYS;
+      if (jwtSecret === undefined || keysRaw === undefined) {
+        problems.push('Could not generate development secrets in DATA_DIR');
+      }
       generatedSecrets.push(...missing);
     }
   }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
-  linkSync,
   mkdirSync,
   readFileSync,
   statSync,
@@ -87,48 +86,78 @@ export function readGeneratedSecrets(dataDir: string): GeneratedSecrets {
   }
 }
 
+const LOCK_STALE_MS = 10_000;
+const LOCK_WAIT_MS = 15_000;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Runs `work` while holding a lock directory beside the secrets file, so that processes
+ * sharing DATA_DIR (replicas, a migrate job) generate the secrets once, together. Start-up
+ * is synchronous, so this waits synchronously; a lock older than 10 s is a crashed holder's.
+ */
+function withSecretsLock<T>(dataDir: string, work: () => T): T {
+  const lock = join(dataDir, `${GENERATED_SECRETS_FILE}.lock`);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true });
+      } catch {
+        // Released meanwhile: try again.
+      }
+      if (Date.now() > deadline) {
+        throw new GeneratedSecretsError(`${lock} is held by another process; try again`);
+      }
+      sleepSync(20 + Math.floor(Math.random() * 30));
+    }
+  }
+  try {
+    return work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /**
  * Development only: makes the missing secrets once and keeps them in DATA_DIR (mode 0600), so
- * that a restart still reads old messages and honours issued tokens.
+ * that a restart still reads old messages and honours issued tokens. What is returned is
+ * always what is on disk.
  */
 export function ensureGeneratedSecrets(
   dataDir: string,
   missing: GeneratedSecretName[],
 ): GeneratedSecrets {
-  const current = readGeneratedSecrets(dataDir);
-  const hadFile = Object.keys(current).length > 0;
-  let changed = false;
-  for (const name of missing) {
-    if (current[name] !== undefined) continue;
-    current[name] =
-      name === 'JWT_SECRET' ? randomBytes(48).toString('base64url') : FernetKey.generate();
-    changed = true;
-  }
-  if (changed) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const present = readGeneratedSecrets(dataDir);
+  if (missing.every((name) => present[name] !== undefined)) return present;
+
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return withSecretsLock(dataDir, () => {
+    const current = readGeneratedSecrets(dataDir);
+    if (missing.every((name) => current[name] !== undefined)) return current;
+    for (const name of missing) {
+      current[name] ??=
+        name === 'JWT_SECRET' ? randomBytes(48).toString('base64url') : FernetKey.generate();
+    }
+    // Written whole under a fresh name, then renamed into place: a reader never sees half.
     const path = join(dataDir, GENERATED_SECRETS_FILE);
-    // Written whole under a temporary name, then linked into place only if no other process
-    // got there first; the loser reads the winner's secrets, so both use the same ones.
-    const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(current, null, 2) + '\n', { mode: 0o600 });
-    chmodSync(temporary, 0o600);
+    const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
     try {
-      if (hadFile) renameSync(temporary, path);
-      else linkSync(temporary, path);
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
-      return readGeneratedSecrets(dataDir);
+      writeFileSync(temporary, JSON.stringify(current, null, 2) + '\n', {
+        mode: 0o600,
+        flag: 'wx',
+      });
+      chmodSync(temporary, 0o600);
+      renameSync(temporary, path);
     } finally {
       rmSync(temporary, { force: true });
     }
-  }
-  return current;
-}
-
-export function isPrivateFile(path: string): boolean {
-  try {
-    return (statSync(path).mode & 0o077) === 0;
-  } catch {
-    return false;
-  }
+    return readGeneratedSecrets(dataDir);
+  });
 }
