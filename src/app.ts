@@ -74,8 +74,10 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    const charset = /;\s*charset="?([^";]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
-    if (charset !== undefined && !/^utf-?8$/i.test(charset.trim())) {
+    const charsets = [
+      ...(request.headers['content-type'] ?? '').matchAll(/;\s*charset\s*=\s*"?([^";\s]+)/gi),
+    ].map((m) => m[1] ?? '');
+    if (charsets.some((charset) => !/^utf-?8$/i.test(charset))) {
       done(new AppError('unsupported_media_type', 'JSON must be encoded as UTF-8'));
       return;
     }

@@ -48,6 +48,9 @@ async function openDatabase(config: Config, log: FastifyBaseLogger) {
       const db = await openEmbedded(config.dataDir);
       const applied = await migrate(db);
       if (applied.length > 0) log.info({ event: 'schema_migrated', applied }, 'Schema created');
+      // This process is the only user of the embedded database: checks that were under way
+      // when it last stopped are not any more.
+      await db.query('UPDATE messages SET checks_in_flight = 0 WHERE checks_in_flight > 0');
       return { db, unlock };
     } catch (err) {
       await unlock();

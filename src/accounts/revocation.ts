@@ -1,7 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Queryable } from '../storage/database.js';
 
-/** Revoked token ids (jti), kept until the token would have expired anyway. */
+/**
+ * Revoked token ids (jti), kept a minute past the token's own expiry, so that no instant
+ * exists at which a token is still valid but no longer known to be revoked.
+ */
+const KEEP_PAST_EXPIRY_S = 60;
 export interface RevocationList {
   revoke(jti: string, expiresAtSeconds: number): Promise<void>;
   isRevoked(jti: string): Promise<boolean>;
@@ -11,7 +15,7 @@ class LocalRevocations {
   private readonly entries = new Map<string, number>();
 
   add(jti: string, expiresAtSeconds: number): void {
-    this.entries.set(jti, expiresAtSeconds);
+    this.entries.set(jti, expiresAtSeconds + KEEP_PAST_EXPIRY_S);
     if (this.entries.size % 1024 === 0) this.prune();
   }
 
@@ -39,7 +43,7 @@ class LocalRevocations {
 export async function durableRevocations(db: Queryable): Promise<RevocationList> {
   const local = new LocalRevocations();
   const rows = await db.query<{ jti: string; exp: number }>(
-    `SELECT jti, extract(epoch FROM expires_at)::float8 AS exp
+    `SELECT jti, extract(epoch FROM expires_at)::float8 - ${KEEP_PAST_EXPIRY_S} AS exp
        FROM revoked_tokens WHERE expires_at > now()`,
   );
   for (const row of rows) local.add(row.jti, row.exp);
@@ -49,7 +53,7 @@ export async function durableRevocations(db: Queryable): Promise<RevocationList>
       await db.query(
         `INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2))
          ON CONFLICT (jti) DO NOTHING`,
-        [jti, exp],
+        [jti, exp + KEEP_PAST_EXPIRY_S],
       );
     },
     isRevoked(jti) {
@@ -68,7 +72,7 @@ export function redisRevocations(redis: Redis): RevocationList {
   return {
     async revoke(jti, exp) {
       local.add(jti, exp);
-      await redis.set(key(jti), '1', 'EXAT', exp).catch(() => undefined);
+      await redis.set(key(jti), '1', 'EXAT', exp + KEEP_PAST_EXPIRY_S).catch(() => undefined);
     },
     async isRevoked(jti) {
       if (local.has(jti)) return true;

@@ -66,8 +66,8 @@ const consumeSql = (extra: string, setExtra = '') => `
 
 const CONSUME_OPEN = consumeSql('AND m.passphrase_hash IS NULL');
 const CONSUME_GATED = consumeSql(
-  'AND m.passphrase_hash IS NOT NULL',
-  ',\n         failed_attempts = m.failed_attempts - 1',
+  `AND m.passphrase_hash IS NOT NULL AND m.failed_attempts < ${MAX_PASSPHRASE_FAILURES}`,
+  ',\n         checks_in_flight = greatest(m.checks_in_flight - 1, 0)',
 );
 
 export interface MessageServiceEvents {
@@ -110,13 +110,22 @@ export function createMessageService(
     };
   }
 
+  async function releaseCheck(id: string): Promise<void> {
+    await db.query(
+      'UPDATE messages SET checks_in_flight = greatest(checks_in_flight - 1, 0) WHERE id = $1',
+      [id],
+    );
+  }
+
   async function revealGated(id: string, passphrase: string): Promise<RevealOutcome> {
-    // The attempt is counted before the slow hash is checked, so that a burst of parallel
-    // guesses cannot all slip in under the limit; a right guess gives its attempt back.
-    const [gate] = await db.query<{ passphrase_hash: string | null; failed_attempts: number }>(
-      `UPDATE messages AS m SET failed_attempts = m.failed_attempts + 1
-        WHERE m.id = $1 AND ${LIVE} AND m.passphrase_hash IS NOT NULL AND m.failed_attempts < $2
-        RETURNING m.passphrase_hash, m.failed_attempts`,
+    // A check is admitted before the slow hash runs, and only while the wrong answers so far
+    // plus the checks under way stay below ten: a burst of parallel guesses cannot slip more
+    // than ten past the gate. Only a wrong answer counts as a failure.
+    const [gate] = await db.query<{ passphrase_hash: string | null }>(
+      `UPDATE messages AS m SET checks_in_flight = m.checks_in_flight + 1
+        WHERE m.id = $1 AND ${LIVE} AND m.passphrase_hash IS NOT NULL
+          AND m.failed_attempts + m.checks_in_flight < $2
+        RETURNING m.passphrase_hash`,
       [id, MAX_PASSPHRASE_FAILURES],
     );
     if (gate?.passphrase_hash == null) {
@@ -125,9 +134,18 @@ export function createMessageService(
     }
 
     if (await verifySecret(gate.passphrase_hash, passphrase)) {
-      return opened((await db.query<ConsumedRow>(CONSUME_GATED, [id]))[0]);
+      const [row] = await db.query<ConsumedRow>(CONSUME_GATED, [id]);
+      if (row === undefined) await releaseCheck(id);
+      return opened(row);
     }
-    if (gate.failed_attempts >= MAX_PASSPHRASE_FAILURES) {
+    const [failed] = await db.query<{ failed_attempts: number }>(
+      `UPDATE messages SET failed_attempts = failed_attempts + 1,
+              checks_in_flight = greatest(checks_in_flight - 1, 0)
+        WHERE id = $1 RETURNING failed_attempts`,
+      [id],
+    );
+    if (failed === undefined) return { kind: 'wrong_passphrase', destroyed: true };
+    if (failed.failed_attempts >= MAX_PASSPHRASE_FAILURES) {
       await db.query('DELETE FROM messages WHERE id = $1', [id]);
       events.destroyedAfterFailures(id);
       return { kind: 'wrong_passphrase', destroyed: true };

@@ -5,7 +5,14 @@ import { AppError } from '../errors.js';
 import { requireAuth } from '../plugins/auth-guard.js';
 import { authRateLimit } from '../plugins/rate-limits.js';
 import type { Services } from '../services.js';
-import { AccountBody, Credentials, TokenBody, problems } from './schemas.js';
+import {
+  AccountBody,
+  Credentials,
+  EmptyBody,
+  TokenBody,
+  bodyDefaultsToEmpty,
+  problems,
+} from './schemas.js';
 
 export interface RouteOptions {
   config: Config;
@@ -65,9 +72,11 @@ const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config
     {
       ...limited,
       preParsing: guard,
+      preValidation: bodyDefaultsToEmpty,
       schema: {
         tags: ['auth'],
         summary: 'Revoke the access token used for this request',
+        body: EmptyBody,
         security: [{ bearer: [] }],
         response: { 204: Type.Null(), ...problems(401, 429) },
       },

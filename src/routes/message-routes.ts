@@ -13,6 +13,8 @@ import {
   MessageListBody,
   NewMessageBody,
   RevealBody,
+  EmptyBody,
+  bodyDefaultsToEmpty,
   problems,
 } from './schemas.js';
 
@@ -143,9 +145,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     {
       bodyLimit: 16_384,
       // An empty POST is a reveal without passphrase.
-      preValidation: async (request) => {
-        (request as { body: unknown }).body ??= {};
-      },
+      preValidation: bodyDefaultsToEmpty,
       schema: {
         tags: ['messages'],
         summary: 'Read a message, giving its passphrase if it has one; consumes one view',
@@ -195,11 +195,13 @@ const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     '/message/:id',
     {
       preParsing: guard,
+      preValidation: bodyDefaultsToEmpty,
       schema: {
         tags: ['messages'],
         summary: 'Delete one of your own messages',
         security: [{ bearer: [] }],
         params: IdParams,
+        body: EmptyBody,
         response: { 204: Type.Null(), ...problems(400, 401, 404, 429) },
       },
     },

@@ -117,4 +117,12 @@ export const MessageListBody = Type.Object(
   strict,
 );
 
+/** Routes that take no body accept none, or an empty object, and nothing more. */
+export const EmptyBody = Type.Object({}, strict);
+
+/** A missing body is validated as `{}`. */
+export async function bodyDefaultsToEmpty(request: { body: unknown }): Promise<void> {
+  request.body ??= {};
+}
+
 export const StatusBody = Type.Object({ status: Type.String() }, strict);

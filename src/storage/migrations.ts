@@ -50,6 +50,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'passphrase checks in flight',
+    sql: `
+      ALTER TABLE messages
+        ADD COLUMN checks_in_flight integer NOT NULL DEFAULT 0 CHECK (checks_in_flight >= 0);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

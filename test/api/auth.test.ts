@@ -188,6 +188,18 @@ describe('tokens', () => {
     }
   });
 
+  it('logout refuses a body with unknown properties', async () => {
+    const { token } = await registerAndLogin(server.app);
+    const out = await server.app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { everywhere: true },
+    });
+    expect(out.statusCode).toBe(400);
+    expect((await me(token)).statusCode).toBe(200);
+  });
+
   it('logout without a token is 401', async () => {
     expect((await server.app.inject({ method: 'POST', url: '/auth/logout' })).statusCode).toBe(401);
   });

@@ -37,6 +37,30 @@ describe('attacks', () => {
     }
   });
 
+  it('counts only wrong answers: right ones under way do not help two typos destroy it', async () => {
+    const { token } = await registerAndLogin(server.app);
+    const id = await createdId(server.app, token, {
+      message: 'shared',
+      passphrase: 'right one',
+      max_views: 100,
+    });
+    const reveal = (passphrase: string) =>
+      server.app.inject({ method: 'POST', url: `/message/${id}/reveal`, payload: { passphrase } });
+    const results = await Promise.all([
+      ...Array.from({ length: 9 }, () => reveal('right one')),
+      reveal('typo one'),
+      reveal('typo two'),
+    ]);
+
+    expect(results.map((r) => r.statusCode).filter((s) => s === 404)).toEqual([]);
+    const [row] = await server.query<{ failed_attempts: number; checks_in_flight: number }>(
+      'SELECT failed_attempts, checks_in_flight FROM messages WHERE id = $1',
+      [id],
+    );
+    expect(row?.failed_attempts).toBeLessThanOrEqual(2);
+    expect(row?.checks_in_flight).toBe(0);
+  });
+
   it('refuses a password with a lone surrogate, which would collide with U+FFFD', async () => {
     const res = await server.app.inject({
       method: 'POST',
