@@ -17,11 +17,10 @@
  * BENCH_SERVER_ENTRY=path/server.js (measure another build, e.g. a patched copy for ablation),
  * BENCH_NODE_OPTIONS (extra node flags for the Sealnote server, e.g. --max-old-space-size=96).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -32,6 +31,27 @@ import { createMessageCipher, type MessageCipher } from '../src/crypto/message-c
 import { openEmbedded, type Queryable } from '../src/storage/database.js';
 import { migrate } from '../src/storage/migrations.js';
 import { createTestDatabase, PG_ADMIN_URL } from '../test/helpers/postgres.js';
+import {
+  cleanup,
+  cpuMs,
+  freePort,
+  onCleanup,
+  rssMb,
+  sampleRss,
+  setDeadline,
+  sleep,
+  startChild,
+  tempDir,
+} from './bench-processes.js';
+import {
+  fmt,
+  key,
+  report,
+  type Measure,
+  type Results,
+  type Rss,
+  type Scenario,
+} from './bench-report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? '2');
@@ -47,6 +67,7 @@ const SCENARIOS = (['create', 'read'] as const).filter((s) =>
 );
 /** The whole run stops by itself after this, cleaning up, whatever state it is in. */
 const HARD_DEADLINE_MS = 8 * 60_000;
+setDeadline(HARD_DEADLINE_MS);
 const PROFILE =
   process.env.BENCH_CPU_PROF === undefined ? undefined : resolve(process.env.BENCH_CPU_PROF);
 /** Extra node flags for the Sealnote server, e.g. `--max-old-space-size=96`. */
@@ -59,191 +80,6 @@ const SERVER_ENTRY =
 const MESSAGE = 'The vault code is 4711; burn after reading. '.repeat(2);
 const USERNAME = 'bench_user';
 const PASSWORD = 'bench-password-' + randomBytes(8).toString('hex');
-
-const TARGETS = {
-  createRatio: 0.7,
-  readRatio: 0.7,
-  rssPostgresMb: 150,
-  rssEmbeddedMb: 350,
-};
-
-// ---------------------------------------------------------------------------------------------
-// Clean-up: children, temp dirs and the test database go even on error, Ctrl-C or the deadline.
-
-const cleanups: { name: string; run: () => Promise<void> }[] = [];
-let cleaning: Promise<void> | undefined;
-
-function onCleanup(name: string, run: () => Promise<void> | void): void {
-  cleanups.push({ name, run: async () => run() });
-}
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const { name, run } of cleanups.reverse()) {
-      try {
-        await run();
-      } catch (err) {
-        console.error(`clean-up of ${name} failed: ${String(err)}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-// Persistent listeners, not `once`: a second signal (a repeated Ctrl-C, or the copy that the
-// tsx runner relays to its child) must not find the process without a handler, which would end
-// it before the clean-up has dropped the database. The third one gives up on the clean-up.
-let signals = 0;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    signals += 1;
-    if (signals === 1) {
-      console.error(`\n${signal}: stopping and cleaning up`);
-      void cleanup().finally(() => process.exit(130));
-    } else if (signals >= 3) {
-      console.error(`${signal}: leaving without finishing the clean-up`);
-      process.exit(130);
-    }
-  });
-}
-setTimeout(() => {
-  console.error(`bench: still running after ${HARD_DEADLINE_MS / 1000} s; giving up`);
-  void cleanup().finally(() => process.exit(1));
-}, HARD_DEADLINE_MS).unref();
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  onCleanup(`temp dir ${dir}`, () => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Child processes.
-
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  pid: number;
-  url: string;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new Error('no port'));
-        else resolvePort(address.port);
-      });
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
-}
-
-function exited(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    proc.once('exit', () => {
-      done();
-    });
-  });
-}
-
-async function startChild(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-  port: number,
-  readyPath: string,
-): Promise<Child> {
-  const proc = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let tail = '';
-  const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString('utf8')).slice(-8000);
-  };
-  proc.stdout.on('data', keep);
-  proc.stderr.on('data', keep);
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGTERM');
-    const killed = await Promise.race([exited(proc).then(() => true), sleep(12_000)]);
-    if (killed !== true) {
-      proc.kill('SIGKILL');
-      await exited(proc);
-    }
-  };
-  onCleanup(`${name} (pid ${proc.pid ?? '?'})`, stop);
-  if (proc.pid === undefined) throw new Error(`${name} did not start`);
-
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) on start:\n${tail}`);
-    }
-    try {
-      const res = await fetch(url + readyPath, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${name} was not ready in 60 s:\n${tail}`);
-    await sleep(100);
-  }
-  return { name, proc, pid: proc.pid, url, output: () => tail, stop };
-}
-
-function rssMb(pid: number): number | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/** User + system CPU time of a process so far, in ms (clock ticks are 10 ms on Linux). */
-function cpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return Number.isFinite(ticks) ? ticks * 10 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Samples VmRSS every 100 ms until stopped; returns the peak. */
-function sampleRss(pid: number): () => number | undefined {
-  let peak: number | undefined;
-  const take = () => {
-    const mb = rssMb(pid);
-    if (mb !== undefined && (peak === undefined || mb > peak)) peak = mb;
-  };
-  take();
-  const timer = setInterval(take, 100);
-  return () => {
-    clearInterval(timer);
-    take();
-    return peak;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The API, seeding and the id queues of the read phases.
@@ -336,22 +172,6 @@ async function seed(
 // ---------------------------------------------------------------------------------------------
 // Load.
 
-type Scenario = 'create' | 'read';
-
-interface Measure {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  exhausted: number;
-  peakRssMb: number | undefined;
-  /** Server process CPU (user + system) per completed request, ms. */
-  cpuPerReqMs: number | undefined;
-  /** Server process CPU use during the measured phase, in cores (1.0 = one core busy). */
-  cores: number | undefined;
-}
-
 interface LoadTarget {
   label: string;
   url: string;
@@ -440,16 +260,6 @@ async function measure(
 
 // ---------------------------------------------------------------------------------------------
 // Sealnote and the baseline.
-
-interface Rss {
-  restMb: number | undefined;
-  peakMb: number | undefined;
-  afterMb: number | undefined;
-}
-
-type Results = Map<string, Measure>;
-const key = (target: string, scenario: Scenario, connections: number) =>
-  `${target}/${scenario}/${connections}`;
 
 function serverCommand(built: boolean, profileDir: string | undefined): string[] {
   const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
@@ -661,162 +471,6 @@ function peakOf(results: Results, target: string): number | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Report.
-
-function fmt(n: number | undefined, digits = 1): string {
-  return n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits);
-}
-
-function verdict(ok: boolean | undefined): string {
-  return ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS';
-}
-
-function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
-}
-
-function report(
-  results: Results,
-  rss: { embedded?: Rss; postgres?: Rss; baseline?: Rss },
-  machine: string[],
-): void {
-  const out: string[] = ['', '## Sealnote benchmark', '', ...machine.map((m) => `- ${m}`), ''];
-  const labels: Record<string, string> = {
-    embedded: 'Sealnote, embedded (PGlite)',
-    postgres: 'Sealnote, PostgreSQL',
-    baseline: 'baseline (bare Fastify + pg), PostgreSQL',
-  };
-  const rows: string[][] = [];
-  for (const target of ['embedded', 'postgres', 'baseline']) {
-    for (const scenario of ['create', 'read'] as const) {
-      for (const c of CONNECTIONS) {
-        const m = results.get(key(target, scenario, c));
-        if (m === undefined) continue;
-        rows.push([
-          labels[target] ?? target,
-          scenario === 'create' ? 'create (POST /message)' : 'read-once (GET /message/{id})',
-          String(c),
-          fmt(m.rps, 0),
-          String(m.p50),
-          String(m.p99),
-          String(m.non2xx + m.errors) + (m.exhausted > 0 ? ` (${m.exhausted} ids short)` : ''),
-          fmt(m.cpuPerReqMs, 3),
-          fmt(m.cores, 2),
-          fmt(m.peakRssMb, 0),
-        ]);
-      }
-    }
-  }
-  out.push('### Throughput and latency', '');
-  out.push(
-    table(
-      [
-        'server',
-        'scenario',
-        'conns',
-        'req/s (2xx)',
-        'p50 ms',
-        'p99 ms',
-        'failed',
-        'server CPU ms/req',
-        'server cores',
-        'peak RSS MB',
-      ],
-      rows,
-    ),
-  );
-
-  out.push('', '### Memory (VmRSS of the server process)', '');
-  out.push(
-    table(
-      ['server', 'at rest (before load) MB', 'peak under load MB', 'at rest (after load) MB'],
-      (['embedded', 'postgres', 'baseline'] as const).flatMap((t) => {
-        const r = rss[t];
-        return r === undefined
-          ? []
-          : [[labels[t] ?? t, fmt(r.restMb, 0), fmt(r.peakMb, 0), fmt(r.afterMb, 0)]];
-      }),
-    ),
-  );
-
-  const cmpRows: string[][] = [];
-  const checks: string[][] = [];
-  for (const scenario of ['create', 'read'] as const) {
-    for (const c of CONNECTIONS) {
-      const s = results.get(key('postgres', scenario, c));
-      const b = results.get(key('baseline', scenario, c));
-      if (s === undefined || b === undefined) continue;
-      const ratio = s.rps / b.rps;
-      const p99ratio = s.p99 / b.p99;
-      cmpRows.push([
-        scenario,
-        String(c),
-        fmt(s.rps, 0),
-        fmt(b.rps, 0),
-        fmt(ratio, 2),
-        String(s.p99),
-        String(b.p99),
-        fmt(p99ratio, 2),
-        `${fmt(s.cpuPerReqMs, 3)} / ${fmt(b.cpuPerReqMs, 3)}`,
-      ]);
-      if (c === 64) {
-        const min = scenario === 'create' ? TARGETS.createRatio : TARGETS.readRatio;
-        checks.push([
-          `PostgreSQL, ${scenario}, 64 conns: throughput vs baseline >= ${min}`,
-          fmt(ratio, 2),
-          verdict(ratio >= min),
-        ]);
-        checks.push([
-          `PostgreSQL, ${scenario}, 64 conns: p99 no worse than baseline`,
-          `${s.p99} vs ${b.p99} ms`,
-          verdict(s.p99 <= b.p99),
-        ]);
-      }
-    }
-  }
-  if (cmpRows.length > 0) {
-    out.push('', '### Sealnote on PostgreSQL relative to the baseline', '');
-    out.push(
-      table(
-        [
-          'scenario',
-          'conns',
-          'Sealnote req/s',
-          'baseline req/s',
-          'ratio',
-          'Sealnote p99 ms',
-          'baseline p99 ms',
-          'p99 ratio',
-          'server CPU ms/req (Sealnote / baseline)',
-        ],
-        cmpRows,
-      ),
-    );
-  }
-  if (rss.postgres !== undefined) {
-    checks.push([
-      `PostgreSQL: RSS under load < ${TARGETS.rssPostgresMb} MB`,
-      `${fmt(rss.postgres.peakMb, 0)} MB`,
-      verdict(
-        rss.postgres.peakMb === undefined ? undefined : rss.postgres.peakMb < TARGETS.rssPostgresMb,
-      ),
-    ]);
-  }
-  if (rss.embedded !== undefined) {
-    checks.push([
-      `embedded: RSS under load < ${TARGETS.rssEmbeddedMb} MB`,
-      `${fmt(rss.embedded.peakMb, 0)} MB`,
-      verdict(
-        rss.embedded.peakMb === undefined ? undefined : rss.embedded.peakMb < TARGETS.rssEmbeddedMb,
-      ),
-    ]);
-  }
-  out.push('', '### Targets', '', table(['target', 'figure', 'verdict'], checks), '');
-  console.log(out.join('\n'));
-}
-
-// ---------------------------------------------------------------------------------------------
 
 async function build(): Promise<boolean> {
   if (process.env.BENCH_SKIP_BUILD === '1' && existsSync(join(ROOT, 'dist/server.js'))) return true;
@@ -870,17 +524,22 @@ async function main(): Promise<void> {
   }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const load = (l: number[]) => l.map((n) => n.toFixed(1)).join(' ');
-  report(results, rss, [
-    `machine: ${availableParallelism()} CPUs (nproc), ${cpu}, ${fmt(totalmem() / 2 ** 30, 0)} GiB RAM, Linux ${release()}`,
-    `node ${process.version}; PostgreSQL ${pgVersion} at ${new URL(PG_ADMIN_URL).host}; autocannon ${autocannonVersion} in the bench process on the same machine`,
-    `server: ${NODE_FLAGS.length > 0 ? `(node flags ${NODE_FLAGS.join(' ')}) ` : ''}${SERVER_ENTRY !== undefined ? `node ${SERVER_ENTRY}` : built ? 'node dist/server.js (compiled)' : 'node --import tsx src/server.ts (build failed)'}, LOG_LEVEL=warn, rate limits ${NO_LIMIT}/min, periodic purge off (PURGE_INTERVAL_SECONDS=86400), pg pool ${POOL_SIZE}`,
-    `each phase: ${WARMUP_S} s warm-up, then ${DURATION_S} s measured; create body ${Buffer.byteLength(JSON.stringify({ message: MESSAGE }))} bytes; read-once ids are one-view messages, one per request`,
-    `run took ${((Date.now() - began) / 1000).toFixed(0)} s; load average at start ${load(loadAtStart)}, at end ${load(loadavg())}` +
-      (Math.max(...loadAtStart, ...loadavg()) > availableParallelism()
-        ? ' (the machine was busy with other work: absolute figures are depressed and noisy; the interleaved ratios and the CPU ms/req are the steadier figures)'
-        : ''),
-    'load is closed-loop (each connection sends its next request on the answer), so at a fixed connection count latency ~ connections / throughput: a server slower than the baseline also has a higher p50/p99',
-  ]);
+  report(
+    results,
+    rss,
+    [
+      `machine: ${availableParallelism()} CPUs (nproc), ${cpu}, ${fmt(totalmem() / 2 ** 30, 0)} GiB RAM, Linux ${release()}`,
+      `node ${process.version}; PostgreSQL ${pgVersion} at ${new URL(PG_ADMIN_URL).host}; autocannon ${autocannonVersion} in the bench process on the same machine`,
+      `server: ${NODE_FLAGS.length > 0 ? `(node flags ${NODE_FLAGS.join(' ')}) ` : ''}${SERVER_ENTRY !== undefined ? `node ${SERVER_ENTRY}` : built ? 'node dist/server.js (compiled)' : 'node --import tsx src/server.ts (build failed)'}, LOG_LEVEL=warn, rate limits ${NO_LIMIT}/min, periodic purge off (PURGE_INTERVAL_SECONDS=86400), pg pool ${POOL_SIZE}`,
+      `each phase: ${WARMUP_S} s warm-up, then ${DURATION_S} s measured; create body ${Buffer.byteLength(JSON.stringify({ message: MESSAGE }))} bytes; read-once ids are one-view messages, one per request`,
+      `run took ${((Date.now() - began) / 1000).toFixed(0)} s; load average at start ${load(loadAtStart)}, at end ${load(loadavg())}` +
+        (Math.max(...loadAtStart, ...loadavg()) > availableParallelism()
+          ? ' (the machine was busy with other work: absolute figures are depressed and noisy; the interleaved ratios and the CPU ms/req are the steadier figures)'
+          : ''),
+      'load is closed-loop (each connection sends its next request on the answer), so at a fixed connection count latency ~ connections / throughput: a server slower than the baseline also has a higher p50/p99',
+    ],
+    CONNECTIONS,
+  );
   if (failures.length > 0) {
     console.log('### Failures\n');
     for (const f of failures) console.log(`- ${f}\n`);
