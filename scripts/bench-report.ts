@@ -34,6 +34,9 @@ export type Results = Map<string, Measure>;
 export const key = (target: string, scenario: Scenario, connections: number) =>
   `${target}/${scenario}/${connections}`;
 
+export const fixedRateKey = (target: string, scenario: Scenario) =>
+  `${target}/${scenario}/fixed-rate`;
+
 export function fmt(n: number | undefined, digits = 1): string {
   return n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits);
 }
@@ -164,6 +167,26 @@ export function report(
         ],
         cmpRows,
       ),
+    );
+  }
+  const fixedRows: string[][] = [];
+  for (const scenario of ['create', 'read'] as const) {
+    const s = results.get(fixedRateKey('postgres', scenario));
+    const b = results.get(fixedRateKey('baseline', scenario));
+    if (s === undefined || b === undefined) continue;
+    fixedRows.push([
+      scenario,
+      `${fmt(s.rps, 0)} / ${fmt(b.rps, 0)}`,
+      `${s.p50} / ${b.p50}`,
+      `${s.p99} / ${b.p99}`,
+    ]);
+  }
+  if (fixedRows.length > 0) {
+    out.push(
+      '',
+      '### PostgreSQL at one offered rate (64 connections; not a target, a diagnosis)',
+      '',
+      table(['scenario', 'req/s served (Sealnote / baseline)', 'p50 ms', 'p99 ms'], fixedRows),
     );
   }
   if (rss.postgres !== undefined) {

@@ -16,6 +16,8 @@
  * Sealnote servers with --cpu-prof; the profiles are written there when they stop),
  * BENCH_SERVER_ENTRY=path/server.js (measure another build, e.g. a patched copy for ablation),
  * BENCH_NODE_OPTIONS (extra node flags for the Sealnote server, e.g. --max-old-space-size=96).
+ * BENCH_FIXED_RATE (req/s offered to both servers in an extra PostgreSQL phase at 64
+ * connections, to compare latency at equal load; 1500, 0 to skip).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -44,6 +46,7 @@ import {
   tempDir,
 } from './bench-processes.js';
 import {
+  fixedRateKey,
   fmt,
   key,
   report,
@@ -67,6 +70,8 @@ const SCENARIOS = (['create', 'read'] as const).filter((s) =>
 );
 /** The whole run stops by itself after this, cleaning up, whatever state it is in. */
 const HARD_DEADLINE_MS = 8 * 60_000;
+/** Requests/s offered to both servers in the fixed-rate phases on PostgreSQL; 0 skips them. */
+const FIXED_RATE = Number(process.env.BENCH_FIXED_RATE ?? '1500');
 setDeadline(HARD_DEADLINE_MS);
 const PROFILE =
   process.env.BENCH_CPU_PROF === undefined ? undefined : resolve(process.env.BENCH_CPU_PROF);
@@ -182,12 +187,19 @@ interface LoadTarget {
   topUp: ((count: number) => Promise<void>) | undefined;
 }
 
-function fire(target: LoadTarget, scenario: Scenario, connections: number, seconds: number) {
+function fire(
+  target: LoadTarget,
+  scenario: Scenario,
+  connections: number,
+  seconds: number,
+  rate?: number,
+) {
   const common = {
     url: target.url,
     connections,
     duration: seconds,
     timeout: 10,
+    ...(rate === undefined ? {} : { overallRate: rate }),
   };
   const options: autocannon.Options =
     scenario === 'create'
@@ -218,6 +230,7 @@ async function measure(
   scenario: Scenario,
   connections: number,
   estimate: number,
+  rate?: number,
 ): Promise<Measure> {
   // Read phases need one fresh id per request: enough for a generous guess of the rate.
   const provide = async (rate: number, seconds: number) => {
@@ -227,11 +240,11 @@ async function measure(
   };
   const stopRss = sampleRss(target.pid);
   await provide(Math.max(estimate, 3000), WARMUP_S);
-  const warm = await fire(target, scenario, connections, WARMUP_S);
+  const warm = await fire(target, scenario, connections, WARMUP_S, rate);
   await provide(Math.max(warm['2xx'] / warm.duration, estimate), DURATION_S);
   const exhaustedBefore = target.ids.exhausted;
   const cpuBefore = cpuMs(target.pid);
-  const res = await fire(target, scenario, connections, DURATION_S);
+  const res = await fire(target, scenario, connections, DURATION_S, rate);
   const cpuAfter = cpuMs(target.pid);
   const peakRssMb = stopRss();
   const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
@@ -249,6 +262,7 @@ async function measure(
   };
   console.log(
     `  ${target.label.padEnd(10)} ${scenario.padEnd(6)} c=${String(connections).padEnd(3)} ` +
+      (rate === undefined ? '' : `at ${rate}/s `) +
       `${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms  ` +
       `non-2xx ${m.non2xx}  errors ${m.errors}` +
       (m.exhausted > 0 ? `  ids exhausted ${m.exhausted}` : '') +
@@ -446,6 +460,18 @@ async function benchPostgres(
         // A first guess of the read rate: reads cost about what creates cost.
         const guess = results.get(key(target.label, 'create', c))?.rps ?? 0;
         results.set(key(target.label, scenario, c), await measure(target, scenario, c, guess * 2));
+      }
+    }
+  }
+  // Closed-loop latency follows throughput; at one offered rate that both servers sustain,
+  // p99 shows the latency each request itself adds.
+  if (FIXED_RATE > 0) {
+    for (const scenario of SCENARIOS) {
+      for (const target of targets) {
+        results.set(
+          fixedRateKey(target.label, scenario),
+          await measure(target, scenario, 64, FIXED_RATE, FIXED_RATE),
+        );
       }
     }
   }
