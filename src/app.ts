@@ -11,7 +11,7 @@ import {
 } from './plugins/error-handler.js';
 import { registerRateLimits } from './plugins/rate-limits.js';
 import { registerRequestLog } from './plugins/request-log.js';
-import { registerSecurityHeaders } from './plugins/security-headers.js';
+import { registerSecurityHeaders, securityHeaders } from './plugins/security-headers.js';
 import authRoutes from './routes/auth-routes.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs-routes.js';
 import healthRoutes from './routes/health-routes.js';
@@ -44,6 +44,8 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
         };
   // With `https` the instance is typed over https.Server; the routes and plugins use nothing
   // that differs, so it is handled as the plain instance type.
+  // Router errors are answered before any hook runs, so they set these themselves.
+  const headers = securityHeaders(config);
   const app = Fastify({
     loggerInstance: logger,
     // Requests are logged by request-log.ts, with the route pattern instead of the URL.
@@ -59,6 +61,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
     routerOptions: { maxParamLength: 200 },
     frameworkErrors: (err, _request, reply) => {
       const { code, detail } = frameworkErrorProblem(err);
+      void reply.headers(headers);
       void sendProblem(reply, code, detail);
     },
     https: tls,

@@ -108,7 +108,13 @@ function withSecretsLock<T>(dataDir: string, work: () => T): T {
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
       try {
-        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true });
+        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) {
+          // Renamed first: only one waiter can claim a stale lock, so a fresh lock taken
+          // meanwhile by another process is never the one removed.
+          const claimed = `${lock}.stale.${randomBytes(4).toString('hex')}`;
+          renameSync(lock, claimed);
+          rmSync(claimed, { recursive: true, force: true });
+        }
       } catch {
         // Released meanwhile: try again.
       }

@@ -129,8 +129,17 @@ export function createMessageService(
       [id, MAX_PASSPHRASE_FAILURES],
     );
     if (gate?.passphrase_hash == null) {
-      const live = await db.query(`SELECT 1 FROM messages AS m WHERE m.id = $1 AND ${LIVE}`, [id]);
-      return live.length > 0 ? { kind: 'busy' } : { kind: 'gone' };
+      const [state] = await db.query<{ failed_attempts: number }>(
+        `SELECT m.failed_attempts FROM messages AS m WHERE m.id = $1 AND ${LIVE}`,
+        [id],
+      );
+      if (state === undefined) return { kind: 'gone' };
+      if (state.failed_attempts >= MAX_PASSPHRASE_FAILURES) {
+        // Ten wrong answers were counted but the process stopped before deleting it.
+        await db.query('DELETE FROM messages WHERE id = $1', [id]);
+        return { kind: 'gone' };
+      }
+      return { kind: 'busy' };
     }
 
     if (await verifySecret(gate.passphrase_hash, passphrase)) {
@@ -228,7 +237,9 @@ export function createMessageService(
     /** Deletes expired and spent rows; reads already ignore them, this frees the space. */
     async purge(): Promise<number> {
       const rows = await db.query(
-        'DELETE FROM messages WHERE expires_at <= now() OR views_left = 0 RETURNING 1',
+        `DELETE FROM messages
+          WHERE expires_at <= now() OR views_left = 0 OR failed_attempts >= ${MAX_PASSPHRASE_FAILURES}
+          RETURNING 1`,
       );
       await db.query('DELETE FROM revoked_tokens WHERE expires_at <= now()');
       return rows.length;

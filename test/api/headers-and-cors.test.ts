@@ -85,6 +85,8 @@ describe('security headers', () => {
     expect(res.headers['content-type']).toContain('application/problem+json');
     expect(res.json()).toMatchObject({ code });
     expect(res.body).not.toContain(url.slice(1, 20));
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(String(res.headers['content-security-policy'])).toContain("default-src 'none'");
   });
 
   it('answers unknown routes with a problem document', async () => {

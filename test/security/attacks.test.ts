@@ -61,6 +61,20 @@ describe('attacks', () => {
     expect(row?.checks_in_flight).toBe(0);
   });
 
+  it('treats a message left with ten counted failures as gone, not busy', async () => {
+    const { token } = await registerAndLogin(server.app);
+    const id = await createdId(server.app, token, { message: 'x', passphrase: 'right one' });
+    // As if the process stopped between counting the tenth wrong answer and deleting.
+    await server.query('UPDATE messages SET failed_attempts = 10 WHERE id = $1', [id]);
+    const res = await server.app.inject({
+      method: 'POST',
+      url: `/message/${id}/reveal`,
+      payload: { passphrase: 'right one' },
+    });
+    expect(res.statusCode).toBe(404);
+    expect(await server.query('SELECT 1 FROM messages WHERE id = $1', [id])).toHaveLength(0);
+  });
+
   it('refuses a password with a lone surrogate, which would collide with U+FFFD', async () => {
     const res = await server.app.inject({
       method: 'POST',
