@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'web/dist', 'data', 'coverage'] },
+  { ignores: ['node_modules', 'dist', 'web/dist', 'data', 'coverage', '.cache', 'test-results'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -3,15 +3,23 @@
  * download), a context that records CSP and Trusted Types violations, and API shortcuts.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const PASSWORD = 'a long enough password 🔑';
 /** Upper bound for any single wait on the page; PBKDF2 on a busy 2-core machine is the slowest. */
 export const STEP_TIMEOUT_MS = 20_000;
 
-export function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `No Chromium at ${CHROMIUM_PATH}: install Debian's chromium package ` +
+        '(apt-get install chromium) or set CHROMIUM_PATH',
+    );
+  }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     // Flags as required on these machines: no sandbox as root, and no background connections,
@@ -28,6 +36,23 @@ export function launchBrowser(): Promise<Browser> {
     ],
     timeout: 60_000,
   });
+}
+
+/**
+ * A listening test server and a browser, started side by side. If either fails to start, the
+ * other is stopped before the error is passed on, so a missing Chromium leaves no server behind.
+ */
+export async function startServerAndBrowser(): Promise<{ server: TestServer; browser: Browser }> {
+  const [server, browser] = await Promise.allSettled([
+    startTestServer({ listen: true }),
+    launchBrowser(),
+  ]);
+  if (server.status === 'fulfilled' && browser.status === 'fulfilled') {
+    return { server: server.value, browser: browser.value };
+  }
+  if (server.status === 'fulfilled') await server.value.stop();
+  if (browser.status === 'fulfilled') await browser.value.close();
+  throw server.status === 'rejected' ? server.reason : (browser as PromiseRejectedResult).reason;
 }
 
 export function uniqueName(prefix = 'user'): string {

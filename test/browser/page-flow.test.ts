@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxPlaintextBytes } from '../../web/src/padding.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import {
   PASSWORD,
   apiAccount,
@@ -15,7 +15,7 @@ import {
   apiPlainMessage,
   composeInPage,
   cspViolations,
-  launchBrowser,
+  startServerAndBrowser,
   newWatchedContext,
   registerInPage,
   revealInPage,
@@ -36,13 +36,14 @@ let server: TestServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startTestServer({ listen: true }), launchBrowser()]);
+  ({ server, browser } = await startServerAndBrowser());
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
 
 afterAll(async () => {
-  await browser.close();
-  await server.stop();
+  // Unset when beforeAll failed; startServerAndBrowser has cleaned up then.
+  await (browser as Browser | undefined)?.close();
+  await (server as TestServer | undefined)?.stop();
 });
 
 async function expectClean(page: Page, problems: PageProblems): Promise<void> {

@@ -6,13 +6,13 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import {
   apiAccount,
   apiPlainMessage,
   composeInPage,
   cspViolations,
-  launchBrowser,
+  startServerAndBrowser,
   newWatchedContext,
   registerInPage,
   uniqueName,
@@ -59,13 +59,14 @@ let browser: Browser;
 let token: string;
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startTestServer({ listen: true }), launchBrowser()]);
+  ({ server, browser } = await startServerAndBrowser());
   token = await apiAccount(server.url);
 });
 
 afterAll(async () => {
-  await browser.close();
-  await server.stop();
+  // Unset when beforeAll failed; startServerAndBrowser has cleaned up then.
+  await (browser as Browser | undefined)?.close();
+  await (server as TestServer | undefined)?.stop();
 });
 
 /** Reveals `link` in `page`, then looks at the plain view and at the Markdown view. */
