@@ -186,6 +186,16 @@ describe('encrypt and decrypt', () => {
     expect(decrypt(key, second).toString()).toBe('same text');
   });
 
+  it('never repeats an IV, across many refills of the IV pool', () => {
+    const key = newKey();
+    const ivs = new Set<string>();
+    const count = 256 * 8 + 7; // several pool refills and a partial one
+    for (let i = 0; i < count; i++) {
+      ivs.add(Buffer.from(encrypt(key, 'x'), 'base64url').subarray(9, 25).toString('hex'));
+    }
+    expect(ivs.size).toBe(count);
+  });
+
   it('refuses an IV that is not 16 bytes', () => {
     expect(() => encrypt(newKey(), 'x', { iv: Buffer.alloc(8) })).toThrow(RangeError);
   });
