@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 
 /** What the rest of Sealnote needs from a database: parameterised queries and transactions. */
@@ -22,6 +21,8 @@ export async function openEmbedded(dataDir: string): Promise<Database> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // 32 MB of shared buffers, not PGlite's 128: ample for a one-process secret store, and it
   // keeps the embedded server's memory near a third lower.
+  // Loaded here, not at the top: a server on PostgreSQL never pays the ~5 MB it takes.
+  const { PGlite } = await import('@electric-sql/pglite');
   const db = await PGlite.create(dir, { postgresqlconf: 'shared_buffers = 32MB' });
   return {
     kind: 'embedded',
@@ -54,6 +55,24 @@ export interface PostgresOptions {
   max?: number;
 }
 
+/**
+ * Names for the statements the service runs, so that each pooled connection parses and plans
+ * a statement once and then only binds and executes it. The service's SQL is a fixed set of
+ * constant strings (values always travel as parameters), so the set stays small; past the cap
+ * a statement simply runs unnamed.
+ */
+const statementNames = new Map<string, string>();
+export const MAX_NAMED_STATEMENTS = 100;
+
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `sealnote_${statementNames.size}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 /** PostgreSQL through a pool of `pg` connections. */
 export function openPostgres(url: string, options: PostgresOptions = {}): Database {
   const pool = new pg.Pool({
@@ -71,7 +90,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Databa
   return {
     kind: 'postgres',
     async query<T>(sql: string, params: unknown[] = []) {
-      const result = await pool.query(sql, params);
+      const result = await pool.query({ name: statementName(sql), text: sql, values: params });
       return result.rows as T[];
     },
     async exec(sql: string) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { createLogger } from '../../src/logger.js';
 import { buildApp } from '../../src/app.js';
-import { openPostgres } from '../../src/storage/database.js';
+import { MAX_NAMED_STATEMENTS, openPostgres } from '../../src/storage/database.js';
 import { LATEST_VERSION, migrate, schemaVersion } from '../../src/storage/migrations.js';
 import { excessPrivileges } from '../../src/storage/role-check.js';
 import { createdId, registerAndLogin } from '../helpers/api.js';
@@ -35,6 +35,30 @@ describe('serving from PostgreSQL with the least-privilege role', () => {
     expect((await server.app.inject({ method: 'GET', url: `/message/${id}` })).statusCode).toBe(
       404,
     );
+  });
+
+  it('prepares each statement once per connection, and runs any number of statements', async () => {
+    const conn = openPostgres(db.appUrl, { max: 1 });
+    try {
+      const sql = 'SELECT $1::int + 1 AS n';
+      expect(await conn.query(sql, [1])).toEqual([{ n: 2 }]);
+      expect(await conn.query(sql, [2])).toEqual([{ n: 3 }]);
+      const prepared = await conn.query<{ name: string }>(
+        'SELECT name FROM pg_prepared_statements WHERE statement = $1',
+        [sql],
+      );
+      expect(prepared).toHaveLength(1);
+      // Past the cap on named statements, the rest run unnamed, and run all the same.
+      for (let i = 0; i < MAX_NAMED_STATEMENTS + 50; i++) {
+        expect(await conn.query(`SELECT $1::int + ${String(i)} AS n`, [1])).toEqual([{ n: 1 + i }]);
+      }
+      const named = await conn.query<{ count: string }>(
+        'SELECT count(*) FROM pg_prepared_statements',
+      );
+      expect(Number(named[0]?.count)).toBeLessThanOrEqual(MAX_NAMED_STATEMENTS);
+    } finally {
+      await conn.close();
+    }
   });
 
   it('gives exactly one 200 to 50 concurrent reads over real connections', async () => {
