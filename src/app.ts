@@ -61,7 +61,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
     routerOptions: { maxParamLength: 200 },
     frameworkErrors: (err, _request, reply) => {
       const { code, detail } = frameworkErrorProblem(err);
-      void reply.headers(headers);
+      void reply.headers(headers.api);
       void sendProblem(reply, code, detail);
     },
     https: tls,
@@ -107,7 +107,7 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
 
   try {
     registerRequestLog(app);
-    await registerSecurityHeaders(app, config);
+    await registerSecurityHeaders(app, config, headers);
     await registerRateLimits(app, config, services.redis);
     installErrorHandlers(app);
     await registerOpenApi(app);
@@ -116,8 +116,8 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
     await app.register(healthRoutes, options);
     await app.register(authRoutes, options);
     await app.register(messageRoutes, options);
-    await registerDocsRoutes(app);
-    await registerPageRoutes(app, config.maxMessageBytes);
+    await registerDocsRoutes(app, headers.document);
+    await registerPageRoutes(app, config.maxMessageBytes, headers.document);
     startPurge(app, services.messages, config.purgeIntervalSeconds);
     await app.ready();
   } catch (err) {

@@ -41,39 +41,65 @@ function policy(directives: Record<string, string[]>): string {
     .join('; ');
 }
 
+/** What every response gets: nothing in it may be framed, sniffed, cached or referred. */
+const API_CONTENT_SECURITY_POLICY = {
+  'default-src': ["'none'"],
+  'frame-ancestors': ["'none'"],
+  'require-trusted-types-for': ["'script'"],
+};
+
+export interface SecurityHeaders {
+  /** Every response: API answers, problems, assets. */
+  api: Record<string, string>;
+  /** Added to HTML documents (the page, the docs viewer), where the browser acts on them. */
+  document: Record<string, string>;
+}
+
 /**
- * The security headers, computed once: they do not vary by request (the docs viewer swaps in
- * its own CSP). Built by hand rather than with helmet, which rebuilds its middleware, CSP
- * parsing included, on every request.
+ * The security headers, computed once: they do not vary by request. Built by hand rather than
+ * with helmet, which rebuilds its middleware, CSP parsing included, on every request.
+ *
+ * A JSON answer is never rendered as a page, so it carries the set the OWASP REST cheat sheet
+ * gives for APIs, with the strictest CSP there is (`default-src 'none'`: if a browser is ever
+ * made to render one, nothing in it runs). The headers that only steer how a browser treats a
+ * document (the page's CSP with Trusted Types, opener isolation, prefetching, the old XSS
+ * filter) go on the HTML documents, and the answers stay about 500 bytes smaller.
+ * @see https://cheatsheetseries.owasp.org/cheatsheets/REST_Security_Cheat_Sheet.html
  * @see https://owasp.org/www-project-secure-headers/
  */
-export function securityHeaders(config: Config): Record<string, string> {
-  const headers: Record<string, string> = {
-    'content-security-policy': policy(CONTENT_SECURITY_POLICY),
-    'cross-origin-opener-policy': 'same-origin',
+export function securityHeaders(config: Config): SecurityHeaders {
+  const api: Record<string, string> = {
+    'content-security-policy': policy(API_CONTENT_SECURITY_POLICY),
     'cross-origin-resource-policy': 'same-origin',
-    'origin-agent-cluster': '?1',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
-    'x-dns-prefetch-control': 'off',
-    'x-download-options': 'noopen',
     'x-frame-options': 'DENY',
-    'x-permitted-cross-domain-policies': 'none',
-    'x-xss-protection': '0',
     // Secrets, tokens and account data must not linger in any cache; assets override this.
     'cache-control': 'no-store',
   };
   // HSTS only means something over TLS; behind a TLS proxy, the proxy sends it.
   if (config.tlsCertFile !== undefined) {
-    headers['strict-transport-security'] = 'max-age=63072000; includeSubDomains';
+    api['strict-transport-security'] = 'max-age=63072000; includeSubDomains';
   }
-  return headers;
+  const document: Record<string, string> = {
+    'content-security-policy': policy(CONTENT_SECURITY_POLICY),
+    'cross-origin-opener-policy': 'same-origin',
+    'origin-agent-cluster': '?1',
+    'x-dns-prefetch-control': 'off',
+    'x-download-options': 'noopen',
+    'x-permitted-cross-domain-policies': 'none',
+    'x-xss-protection': '0',
+  };
+  return { api, document };
 }
 
-export async function registerSecurityHeaders(app: FastifyInstance, config: Config) {
-  const headers = securityHeaders(config);
+export async function registerSecurityHeaders(
+  app: FastifyInstance,
+  config: Config,
+  headers: SecurityHeaders,
+) {
   app.addHook('onRequest', (_request, reply, done) => {
-    void reply.headers(headers);
+    void reply.headers(headers.api);
     done();
   });
 

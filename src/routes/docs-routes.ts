@@ -25,7 +25,10 @@ export async function registerOpenApi(app: FastifyInstance) {
   });
 }
 
-export async function registerDocsRoutes(app: FastifyInstance) {
+export async function registerDocsRoutes(
+  app: FastifyInstance,
+  documentHeaders: Record<string, string>,
+) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(swaggerUi, {
     routePrefix: '/docs',
@@ -33,7 +36,7 @@ export async function registerDocsRoutes(app: FastifyInstance) {
     uiConfig: { url: '/openapi.json', validatorUrl: null },
     uiHooks: {
       onRequest: (_request, reply, done) => {
-        void reply.header('content-security-policy', DOCS_CSP);
+        void reply.headers(documentHeaders).header('content-security-policy', DOCS_CSP);
         done();
       },
     },

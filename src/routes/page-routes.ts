@@ -17,13 +17,17 @@ const PLACEHOLDER = `<!doctype html>
  * The web page at / and /m/{id}. Serving it fetches nothing about the message: the page asks
  * only when the reader clicks reveal, so link previewers cannot burn it.
  */
-export async function registerPageRoutes(app: FastifyInstance, maxMessageBytes: number) {
+export async function registerPageRoutes(
+  app: FastifyInstance,
+  maxMessageBytes: number,
+  documentHeaders: Record<string, string>,
+) {
   const indexPath = `${WEB_DIST}index.html`;
   const built = existsSync(indexPath);
   const page = built ? readFileSync(indexPath, 'utf8') : PLACEHOLDER;
 
   const sendPage = async (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.type('text/html; charset=utf-8').send(page);
+    reply.headers(documentHeaders).type('text/html; charset=utf-8').send(page);
   app.get('/', { schema: { hide: true } }, sendPage);
   app.get('/m/:id', { schema: { hide: true } }, sendPage);
 

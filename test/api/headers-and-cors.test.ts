@@ -14,21 +14,48 @@ afterAll(async () => {
 });
 
 describe('security headers', () => {
-  it.each(['/', '/m/5f0c6f0e-8c1f-4c55-9a53-3b6a4f1c2d3e', '/healthz', '/nowhere'])(
-    'sends a strict CSP and the other headers on %s',
+  const expectCommonHeaders = (headers: Record<string, unknown>) => {
+    const csp = String(headers['content-security-policy']);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('unsafe-eval');
+    expect(csp).toContain("require-trusted-types-for 'script'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['referrer-policy']).toBe('no-referrer');
+    expect(headers['x-powered-by']).toBeUndefined();
+    expect(headers['strict-transport-security']).toBeUndefined();
+  };
+
+  it.each(['/', '/m/5f0c6f0e-8c1f-4c55-9a53-3b6a4f1c2d3e'])(
+    'sends the page its strict CSP with Trusted Types, and the document headers, on %s',
     async (url) => {
       const res = await server.app.inject({ method: 'GET', url });
+      expectCommonHeaders(res.headers);
       const csp = String(res.headers['content-security-policy']);
-      expect(csp).toContain("default-src 'none'");
       expect(csp).toContain("script-src 'self'");
-      expect(csp).not.toContain('unsafe-inline');
-      expect(csp).not.toContain('unsafe-eval');
-      expect(csp).toContain("require-trusted-types-for 'script'");
-      expect(csp).toContain("frame-ancestors 'none'");
-      expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['referrer-policy']).toBe('no-referrer');
-      expect(res.headers['x-powered-by']).toBeUndefined();
-      expect(res.headers['strict-transport-security']).toBeUndefined();
+      expect(csp).toContain('trusted-types sealnote dompurify');
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+      expect(res.headers['x-xss-protection']).toBe('0');
+    },
+  );
+
+  it.each([
+    ['GET', '/healthz'],
+    ['GET', '/nowhere'],
+    ['GET', '/message/5f0c6f0e-8c1f-4c55-9a53-3b6a4f1c2d3e'],
+    ['POST', '/auth/login'],
+  ] as const)(
+    'sends API answers (%s %s) a CSP that lets nothing run, without document headers',
+    async (method, url) => {
+      const res = await server.app.inject({ method, url });
+      expectCommonHeaders(res.headers);
+      // Nothing is allowed at all: no script, style, image or connection source.
+      expect(String(res.headers['content-security-policy'])).not.toMatch(/-src '?self/);
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+      expect(res.headers['x-xss-protection']).toBeUndefined();
+      expect(res.headers['cross-origin-opener-policy']).toBeUndefined();
     },
   );
 
