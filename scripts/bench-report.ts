@@ -19,8 +19,12 @@ export interface Measure {
   peakRssMb: number | undefined;
   /** Server process CPU (user + system) per completed request, ms. */
   cpuPerReqMs: number | undefined;
+  /** The load tool's CPU (this process) per completed request, ms: larger answers cost it more. */
+  clientCpuPerReqMs: number | undefined;
   /** Server process CPU use during the measured phase, in cores (1.0 = one core busy). */
   cores: number | undefined;
+  /** The p99 of each round, when the figure combines several rounds. */
+  p99s?: number[];
 }
 
 export interface Rss {
@@ -37,8 +41,51 @@ export const key = (target: string, scenario: Scenario, connections: number) =>
 export const fixedRateKey = (target: string, scenario: Scenario) =>
   `${target}/${scenario}/fixed-rate`;
 
+/** The middle value; for an even count, the mean of the two middle values. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? NaN)
+    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}
+
+function medianOfDefined(values: (number | undefined)[]): number | undefined {
+  const defined = values.filter((v): v is number => v !== undefined);
+  return defined.length === 0 ? undefined : median(defined);
+}
+
+/**
+ * One figure from several rounds of the same phase: the median of each rate, latency and CPU
+ * figure (a round that the machine slowed does not decide the result), the sum of failures and
+ * the highest RSS. The p99 of every round is kept for the report.
+ */
+export function combineRounds(rounds: Measure[]): Measure {
+  const peaks = rounds.map((m) => m.peakRssMb).filter((v): v is number => v !== undefined);
+  return {
+    rps: median(rounds.map((m) => m.rps)),
+    p50: median(rounds.map((m) => m.p50)),
+    p99: median(rounds.map((m) => m.p99)),
+    non2xx: rounds.reduce((n, m) => n + m.non2xx, 0),
+    errors: rounds.reduce((n, m) => n + m.errors, 0),
+    exhausted: rounds.reduce((n, m) => n + m.exhausted, 0),
+    peakRssMb: peaks.length === 0 ? undefined : Math.max(...peaks),
+    cpuPerReqMs: medianOfDefined(rounds.map((m) => m.cpuPerReqMs)),
+    clientCpuPerReqMs: medianOfDefined(rounds.map((m) => m.clientCpuPerReqMs)),
+    cores: medianOfDefined(rounds.map((m) => m.cores)),
+    p99s: rounds.map((m) => m.p99),
+  };
+}
+
 export function fmt(n: number | undefined, digits = 1): string {
   return n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits);
+}
+
+/** A p99 figure, followed by the round figures it is the median of. */
+function roundsOf(m: Measure): string {
+  return m.p99s === undefined || m.p99s.length < 2
+    ? String(m.p99)
+    : `${m.p99} (${m.p99s.join(', ')})`;
 }
 
 function verdict(ok: boolean | undefined): string {
@@ -130,8 +177,8 @@ export function report(
         fmt(s.rps, 0),
         fmt(b.rps, 0),
         fmt(ratio, 2),
-        String(s.p99),
-        String(b.p99),
+        roundsOf(s),
+        roundsOf(b),
         fmt(p99ratio, 2),
         `${fmt(s.cpuPerReqMs, 3)} / ${fmt(b.cpuPerReqMs, 3)}`,
       ]);
@@ -160,8 +207,8 @@ export function report(
           'Sealnote req/s',
           'baseline req/s',
           'ratio',
-          'Sealnote p99 ms',
-          'baseline p99 ms',
+          'Sealnote p99 ms (rounds)',
+          'baseline p99 ms (rounds)',
           'p99 ratio',
           'server CPU ms/req (Sealnote / baseline)',
         ],

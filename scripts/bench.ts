@@ -10,7 +10,9 @@
  * Fastify route doing the same single SQL statement (scripts/bench-baseline.ts), and prints
  * Sealnote's throughput and p99 relative to it, plus the server's RSS at rest and under load.
  *
- * Knobs (environment): BENCH_WARMUP_S (2), BENCH_DURATION_S (8), BENCH_SKIP_BUILD=1 (reuse
+ * Knobs (environment): BENCH_WARMUP_S (2), BENCH_DURATION_S (5), BENCH_ROUNDS (3: each
+ * PostgreSQL phase runs that many times per server, alternating which goes first, and the
+ * report gives medians), BENCH_SKIP_BUILD=1 (reuse
  * dist/), BENCH_EMBEDDED_SEED (ids pre-created for the embedded read phases), BENCH_ONLY
  * (`embedded` or `postgres`), BENCH_SCENARIOS (`create,read`), BENCH_CPU_PROF=dir (start the
  * Sealnote servers with --cpu-prof; the profiles are written there when they stop),
@@ -46,6 +48,7 @@ import {
   tempDir,
 } from './bench-processes.js';
 import {
+  combineRounds,
   fixedRateKey,
   fmt,
   key,
@@ -58,7 +61,9 @@ import {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? '2');
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? '8');
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? '5');
+/** Each PostgreSQL phase runs this many times per server; the report gives the medians. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const CONNECTIONS = [8, 64] as const;
 const POOL_SIZE = 16;
 /** Rate limits are per minute and the config allows at most 1,000,000. */
@@ -69,7 +74,7 @@ const SCENARIOS = (['create', 'read'] as const).filter((s) =>
   (process.env.BENCH_SCENARIOS ?? 'create,read').split(',').includes(s),
 );
 /** The whole run stops by itself after this, cleaning up, whatever state it is in. */
-const HARD_DEADLINE_MS = 8 * 60_000;
+const HARD_DEADLINE_MS = 12 * 60_000;
 /** Requests/s offered to both servers in the fixed-rate phases on PostgreSQL; 0 skips them. */
 const FIXED_RATE = Number(process.env.BENCH_FIXED_RATE ?? '1500');
 setDeadline(HARD_DEADLINE_MS);
@@ -77,6 +82,12 @@ const PROFILE =
   process.env.BENCH_CPU_PROF === undefined ? undefined : resolve(process.env.BENCH_CPU_PROF);
 /** Extra node flags for the Sealnote server, e.g. `--max-old-space-size=96`. */
 const NODE_FLAGS = (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((f) => f !== '');
+/** The node flags of `npm start` (its memory settings), so that the server runs as it is run. */
+const START_FLAGS = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(' ')
+  .filter((word) => word.startsWith('--'));
 /** Another compiled server.js to measure (e.g. a patched copy of dist/ for an ablation). */
 const SERVER_ENTRY =
   process.env.BENCH_SERVER_ENTRY === undefined
@@ -244,7 +255,9 @@ async function measure(
   await provide(Math.max(warm['2xx'] / warm.duration, estimate), DURATION_S);
   const exhaustedBefore = target.ids.exhausted;
   const cpuBefore = cpuMs(target.pid);
+  const clientBefore = process.cpuUsage();
   const res = await fire(target, scenario, connections, DURATION_S, rate);
+  const client = process.cpuUsage(clientBefore);
   const cpuAfter = cpuMs(target.pid);
   const peakRssMb = stopRss();
   const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
@@ -258,6 +271,8 @@ async function measure(
     exhausted: target.ids.exhausted - exhaustedBefore,
     peakRssMb,
     cpuPerReqMs: cpu === undefined || completed === 0 ? undefined : cpu / completed,
+    clientCpuPerReqMs:
+      completed === 0 ? undefined : (client.user + client.system) / 1000 / completed,
     cores: cpu === undefined ? undefined : cpu / 1000 / res.duration,
   };
   console.log(
@@ -266,7 +281,7 @@ async function measure(
       `${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms  ` +
       `non-2xx ${m.non2xx}  errors ${m.errors}` +
       (m.exhausted > 0 ? `  ids exhausted ${m.exhausted}` : '') +
-      `  CPU ${fmt(m.cpuPerReqMs, 3)} ms/req (${fmt(m.cores, 2)} cores)` +
+      `  CPU ${fmt(m.cpuPerReqMs, 3)} ms/req (${fmt(m.cores, 2)} cores), load tool ${fmt(m.clientCpuPerReqMs, 3)} ms/req` +
       `  peak RSS ${fmt(m.peakRssMb, 0)} MB`,
   );
   return m;
@@ -277,7 +292,7 @@ async function measure(
 
 function serverCommand(built: boolean, profileDir: string | undefined): string[] {
   const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
-  prof.push(...NODE_FLAGS);
+  prof.push(...START_FLAGS, ...NODE_FLAGS);
   if (SERVER_ENTRY !== undefined) return [...prof, SERVER_ENTRY];
   return built ? [...prof, 'dist/server.js'] : [...prof, '--import', 'tsx', 'src/server.ts'];
 }
@@ -453,13 +468,21 @@ async function benchPostgres(
       topUp: topUp(baselineIds, false),
     },
   ];
-  // Interleaved, so that both see the same table size, cache and machine state.
+  // Interleaved, so that both see the same table size, cache and machine state, and in rounds
+  // that alternate which server goes first: a stretch where the shared machine runs slow then
+  // falls on both alike, and the medians leave a single slowed round out.
   for (const scenario of SCENARIOS) {
     for (const c of CONNECTIONS) {
-      for (const target of targets) {
-        // A first guess of the read rate: reads cost about what creates cost.
-        const guess = results.get(key(target.label, 'create', c))?.rps ?? 0;
-        results.set(key(target.label, scenario, c), await measure(target, scenario, c, guess * 2));
+      const rounds = new Map<string, Measure[]>(targets.map((t) => [t.label, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
+          // A first guess of the read rate: reads cost about what creates cost.
+          const guess = results.get(key(target.label, 'create', c))?.rps ?? 0;
+          rounds.get(target.label)?.push(await measure(target, scenario, c, guess * 2));
+        }
+      }
+      for (const [label, measures] of rounds) {
+        results.set(key(label, scenario, c), combineRounds(measures));
       }
     }
   }
@@ -556,8 +579,8 @@ async function main(): Promise<void> {
     [
       `machine: ${availableParallelism()} CPUs (nproc), ${cpu}, ${fmt(totalmem() / 2 ** 30, 0)} GiB RAM, Linux ${release()}`,
       `node ${process.version}; PostgreSQL ${pgVersion} at ${new URL(PG_ADMIN_URL).host}; autocannon ${autocannonVersion} in the bench process on the same machine`,
-      `server: ${NODE_FLAGS.length > 0 ? `(node flags ${NODE_FLAGS.join(' ')}) ` : ''}${SERVER_ENTRY !== undefined ? `node ${SERVER_ENTRY}` : built ? 'node dist/server.js (compiled)' : 'node --import tsx src/server.ts (build failed)'}, LOG_LEVEL=warn, rate limits ${NO_LIMIT}/min, periodic purge off (PURGE_INTERVAL_SECONDS=86400), pg pool ${POOL_SIZE}`,
-      `each phase: ${WARMUP_S} s warm-up, then ${DURATION_S} s measured; create body ${Buffer.byteLength(JSON.stringify({ message: MESSAGE }))} bytes; read-once ids are one-view messages, one per request`,
+      `server: (node flags of npm start: ${START_FLAGS.join(' ') || 'none'}${NODE_FLAGS.length > 0 ? `; extra: ${NODE_FLAGS.join(' ')}` : ''}) ${SERVER_ENTRY !== undefined ? `node ${SERVER_ENTRY}` : built ? 'node dist/server.js (compiled)' : 'node --import tsx src/server.ts (build failed)'}, LOG_LEVEL=warn, rate limits ${NO_LIMIT}/min, periodic purge off (PURGE_INTERVAL_SECONDS=86400), pg pool ${POOL_SIZE}`,
+      `each phase: ${WARMUP_S} s warm-up, then ${DURATION_S} s measured; on PostgreSQL ${ROUNDS} rounds per server, alternating which goes first, reported as medians (p99: median of the rounds' p99; RSS: the highest); create body ${Buffer.byteLength(JSON.stringify({ message: MESSAGE }))} bytes; read-once ids are one-view messages, one per request`,
       `run took ${((Date.now() - began) / 1000).toFixed(0)} s; load average at start ${load(loadAtStart)}, at end ${load(loadavg())}` +
         (Math.max(...loadAtStart, ...loadavg()) > availableParallelism()
           ? ' (the machine was busy with other work: absolute figures are depressed and noisy; the interleaved ratios and the CPU ms/req are the steadier figures)'
