@@ -3,6 +3,7 @@ import { loadConfigOrReport } from './config/load.js';
 import { createLogger } from './logger.js';
 import { StartupError } from './services.js';
 import { DataDirLockedError } from './storage/data-dir-lock.js';
+import { MakeDirError } from './storage/make-dir.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -77,6 +78,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof MakeDirError) {
+    createLogger('info').fatal({ event: 'startup_refused', err_code: err.code }, err.message);
+    process.exitCode = 1;
+    return;
+  }
   const name = err instanceof Error ? err.name : 'unknown';
   const code = (err as { code?: unknown }).code;
   createLogger('info').fatal(

@@ -9,6 +9,7 @@ import {
   readSecret,
   type GeneratedSecretName,
 } from './secret-sources.js';
+import { MakeDirError } from '../storage/make-dir.js';
 
 export const JWT_ISSUER = 'sealnote';
 export const JWT_AUDIENCE = 'sealnote-api';
@@ -144,7 +145,7 @@ function guard<T>(read: () => T, problems: string[]): T | undefined {
   try {
     return read();
   } catch (err) {
-    if (!(err instanceof GeneratedSecretsError)) throw err;
+    if (!(err instanceof GeneratedSecretsError || err instanceof MakeDirError)) throw err;
     problems.push(err.message);
     return undefined;
   }

@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { FernetKey } from '../crypto/fernet.js';
+import { makeDir } from '../storage/make-dir.js';
 
 /** The variables that hold secrets; each may instead be given as NAME_FILE. */
 export const SECRET_NAMES = [
@@ -143,7 +144,7 @@ export function ensureGeneratedSecrets(
   const present = readGeneratedSecrets(dataDir);
   if (missing.every((name) => present[name] !== undefined)) return present;
 
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makeDir(dataDir);
   return withSecretsLock(dataDir, () => {
     const current = readGeneratedSecrets(dataDir);
     if (missing.every((name) => current[name] !== undefined)) return current;

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { makeDir } from './make-dir.js';
 import lockfile from 'proper-lockfile';
 
 export class DataDirLockedError extends Error {
@@ -22,7 +22,7 @@ export async function lockDataDir(
   dataDir: string,
   onCompromised: (err: Error) => void,
 ): Promise<() => Promise<void>> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makeDir(dataDir);
   try {
     return await lockfile.lock(dataDir, {
       lockfilePath: `${dataDir}/.sealnote.lock`,

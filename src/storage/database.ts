@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { makeDir } from './make-dir.js';
 import { join } from 'node:path';
 import pg from 'pg';
 
@@ -18,7 +18,7 @@ export interface Database extends Queryable {
 /** The embedded PostgreSQL (PGlite), kept in DATA_DIR/pgdata. One process at a time. */
 export async function openEmbedded(dataDir: string): Promise<Database> {
   const dir = join(dataDir, 'pgdata');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDir(dir);
   // 32 MB of shared buffers, not PGlite's 128: ample for a one-process secret store, and it
   // keeps the embedded server's memory near a third lower.
   // Loaded here, not at the top: a server on PostgreSQL never pays the ~5 MB it takes.

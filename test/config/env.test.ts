@@ -78,6 +78,19 @@ describe('validation', () => {
     expect(problemsOf({ ...testSecrets(), DATA_DIR: dir(), CORS_ORIGINS: origin })).toHaveLength(1);
   });
 
+  it('names a DATA_DIR that cannot be made instead of hanging or crashing', () => {
+    // Under /proc, Node's recursive mkdir retries for ever; beneath a file it fails with ENOTDIR.
+    const d = dir();
+    writeFileSync(join(d, 'plain-file'), 'x');
+    for (const [dataDir, code] of [
+      ['/proc/sealnote-test-missing/data', 'ENOENT'],
+      [join(d, 'plain-file', 'data'), 'ENOTDIR'],
+    ] as const) {
+      const problems = problemsOf({ DATA_DIR: dataDir }).join('\n');
+      expect(problems).toMatch(new RegExp(`Cannot create the folder .* \\(${code}\\)`));
+    }
+  });
+
   it('refuses unreadable TLS files and a DATA_DIR that is a file', () => {
     const d = dir();
     const file = join(d, 'plain-file');
