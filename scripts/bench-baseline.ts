@@ -2,6 +2,9 @@
  * The floor that `npm run bench` compares Sealnote with: a bare Fastify 5 server doing the same
  * single SQL statement per request on the same PostgreSQL database through a pool of the same
  * size, and nothing else (no auth, no validation, no encryption, no logging, no rate limits).
+ * It sends PostgreSQL exactly what Sealnote sends: the service's own statement text, imported
+ * from it, run as a named (prepared) statement as the service runs it. The ratio of the two
+ * servers is then the cost of what Sealnote adds on top of the database.
  *
  * Started by scripts/bench.ts as a child process; configured through the environment:
  *   BASELINE_DATABASE_URL  PostgreSQL URL (the least-privilege app role)
@@ -12,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import pg from 'pg';
+import { CONSUME_OPEN, INSERT_MESSAGE } from '../src/messages/statements.js';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -47,13 +51,11 @@ interface ConsumedRow {
 const app = Fastify({ logger: false });
 
 app.post('/message', async (_request, reply) => {
-  const { rows } = await pool.query<CreatedRow>(
-    `INSERT INTO messages (id, owner_id, content, passphrase_hash, max_views, views_left,
-                           expires_at)
-     VALUES ($1, $2, $3, NULL, 1, 1, now() + make_interval(secs => 86400))
-     RETURNING id, expires_at, max_views`,
-    [randomUUID(), ownerId, CONTENT],
-  );
+  const { rows } = await pool.query<CreatedRow>({
+    name: 'baseline_insert',
+    text: INSERT_MESSAGE,
+    values: [randomUUID(), ownerId, CONTENT, null, 1, 86400],
+  });
   const row = rows[0];
   if (row === undefined) throw new Error('insert returned no row');
   return reply.code(201).send({
@@ -64,12 +66,11 @@ app.post('/message', async (_request, reply) => {
 });
 
 app.get<{ Params: { id: string } }>('/message/:id', async (request, reply) => {
-  const { rows } = await pool.query<ConsumedRow>(
-    `UPDATE messages SET views_left = views_left - 1
-      WHERE id = $1 AND views_left > 0 AND expires_at > now()
-      RETURNING id, content, created_at, expires_at, views_left`,
-    [request.params.id],
-  );
+  const { rows } = await pool.query<ConsumedRow>({
+    name: 'baseline_consume',
+    text: CONSUME_OPEN,
+    values: [request.params.id],
+  });
   const row = rows[0];
   if (row === undefined) return reply.code(404).send({ status: 404 });
   return reply.send({
