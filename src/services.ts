@@ -91,6 +91,13 @@ function errCode(err: unknown): string {
   return typeof code === 'string' ? code : err instanceof Error ? err.name : 'unknown';
 }
 
+/**
+ * Batched create and read statements in flight at once on PostgreSQL, for each of the two:
+ * together half the pool's 16 connections, which leaves the rest for everything else (owner
+ * lists, passphrase gates, revocations).
+ */
+const POSTGRES_BATCHES_IN_FLIGHT = 4;
+
 export async function openServices(config: Config, log: FastifyBaseLogger): Promise<Services> {
   const cipher = createMessageCipher(config.encryptionKeys);
   const { db, unlock } = await openDatabase(config, log);
@@ -98,21 +105,26 @@ export async function openServices(config: Config, log: FastifyBaseLogger): Prom
   if (redis !== undefined) await waitForRedis(redis);
   const revocations = redis === undefined ? await durableRevocations(db) : redisRevocations(redis);
 
-  const messages = createMessageService(db, cipher, {
-    undecryptable: () => {
-      log.error(
-        { event: 'message_undecryptable' },
-        'A stored message opens with no key in ENCRYPTION_KEYS (or belongs to another row); ' +
-          'its view was given back',
-      );
+  const messages = createMessageService(
+    db,
+    cipher,
+    {
+      undecryptable: () => {
+        log.error(
+          { event: 'message_undecryptable' },
+          'A stored message opens with no key in ENCRYPTION_KEYS (or belongs to another row); ' +
+            'its view was given back',
+        );
+      },
+      destroyedAfterFailures: () => {
+        log.warn(
+          { event: 'message_destroyed_after_failed_passphrases' },
+          'A message was destroyed after too many wrong passphrases',
+        );
+      },
     },
-    destroyedAfterFailures: () => {
-      log.warn(
-        { event: 'message_destroyed_after_failed_passphrases' },
-        'A message was destroyed after too many wrong passphrases',
-      );
-    },
-  });
+    { maxBatchesInFlight: db.kind === 'embedded' ? 1 : POSTGRES_BATCHES_IN_FLIGHT },
+  );
 
   if (db.kind === 'embedded' && config.encryptionKeys.length > 1) {
     // The embedded database cannot be opened by a second process while this one runs, so

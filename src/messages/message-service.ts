@@ -2,10 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { hashSecret, verifySecret } from '../accounts/passwords.js';
 import type { MessageCipher } from '../crypto/message-cipher.js';
 import { AppError } from '../errors.js';
+import { createBatcher, statementFailed } from '../storage/batcher.js';
 import type { Queryable } from '../storage/database.js';
+import {
+  CONSUME_GATED,
+  CONSUME_OPEN,
+  CONSUME_OPEN_MANY,
+  INSERT_MESSAGE,
+  INSERT_MESSAGES,
+  LIVE,
+  MAX_PASSPHRASE_FAILURES,
+} from './statements.js';
 
-/** The tenth wrong passphrase destroys the message: online guessing stops there. */
-export const MAX_PASSPHRASE_FAILURES = 10;
+export { MAX_PASSPHRASE_FAILURES } from './statements.js';
 
 export interface NewMessage {
   ownerId: string;
@@ -48,38 +57,91 @@ interface ConsumedRow {
   views_left: number;
 }
 
-const LIVE = 'm.views_left > 0 AND m.expires_at > now()';
+interface CreatedRow {
+  id: string;
+  expires_at: Date;
+  max_views: number;
+}
 
-/**
- * Takes one view in a single statement, so that concurrent readers serialise on the row lock
- * and each view is handed out once. The self-join returns the content as it was before this
- * statement, while the row itself loses the ciphertext when its last view goes. Spent rows are
- * deleted by the purge.
- */
-const consumeSql = (extra: string, setExtra = '') => `
-  UPDATE messages AS m
-     SET views_left = m.views_left - 1,
-         content = CASE WHEN m.views_left = 1 THEN NULL ELSE m.content END${setExtra}
-    FROM messages AS prev
-   WHERE m.id = $1 AND prev.id = m.id AND ${LIVE} ${extra}
-  RETURNING m.id, prev.content, m.created_at, m.expires_at, m.views_left`;
-
-const CONSUME_OPEN = consumeSql('AND m.passphrase_hash IS NULL');
-const CONSUME_GATED = consumeSql(
-  `AND m.passphrase_hash IS NOT NULL AND m.failed_attempts < ${MAX_PASSPHRASE_FAILURES}`,
-  ',\n         checks_in_flight = greatest(m.checks_in_flight - 1, 0)',
-);
+/** The columns of one new row, in the order of INSERT_MESSAGE's parameters. */
+type InsertParams = [
+  id: string,
+  ownerId: string,
+  sealed: string,
+  passphraseHash: string | null,
+  maxViews: number,
+  expiresIn: number,
+];
 
 export interface MessageServiceEvents {
   destroyedAfterFailures(id: string): void;
   undecryptable(): void;
 }
 
+export interface MessageServiceOptions {
+  /**
+   * Batched statements that may run at once: at most the connections the database offers.
+   * Creates and reads each get this many. 1 for the embedded database, which runs one
+   * statement at a time anyway.
+   */
+  maxBatchesInFlight: number;
+}
+
+/** Rows per batched statement, and the ciphertext bytes an insert batch carries at most. */
+const MAX_BATCH_ROWS = 64;
+const MAX_BATCH_BYTES = 1024 * 1024;
+
+function byId<T extends { id: string }>(rows: readonly T[]): Map<string, T> {
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
 export function createMessageService(
   db: Queryable,
   cipher: MessageCipher,
   events: MessageServiceEvents,
+  options: MessageServiceOptions = { maxBatchesInFlight: 1 },
 ) {
+  // The two statements every create and every read runs go out in batches under load (see
+  // storage/batcher.ts): one round trip, plan and commit then serves many requests. A batch
+  // of one runs the single-row statement, so a quiet server runs exactly what it always did.
+  const inserts = createBatcher<InsertParams, CreatedRow>({
+    async runOne(params) {
+      const [row] = await db.query<CreatedRow>(INSERT_MESSAGE, params);
+      if (row === undefined) throw new Error('insert returned no row');
+      return row;
+    },
+    async runMany(batch) {
+      const columns = batch[0]?.map((_, i) => batch.map((params) => params[i])) ?? [];
+      const rows = byId(await db.query<CreatedRow>(INSERT_MESSAGES, columns));
+      return batch.map(([id]) => {
+        const row = rows.get(id);
+        if (row === undefined) throw new Error('batched insert returned no row');
+        return row;
+      });
+    },
+    changedNothing: statementFailed,
+    weight: ([, , sealed]) => sealed.length,
+    maxWeight: MAX_BATCH_BYTES,
+    maxItems: MAX_BATCH_ROWS,
+    maxInFlight: options.maxBatchesInFlight,
+  });
+
+  const consumes = createBatcher<string, ConsumedRow | undefined>({
+    async runOne(id) {
+      const [row] = await db.query<ConsumedRow>(CONSUME_OPEN, [id]);
+      return row;
+    },
+    async runMany(ids) {
+      const rows = byId(await db.query<ConsumedRow>(CONSUME_OPEN_MANY, [ids]));
+      return ids.map((id) => rows.get(id));
+    },
+    changedNothing: statementFailed,
+    // Two reads of one message never share a statement: each takes its own view, or none.
+    key: (id) => id,
+    maxItems: MAX_BATCH_ROWS,
+    maxInFlight: options.maxBatchesInFlight,
+  });
+
   /**
    * Decrypts what a consume statement returned. If no key opens it (a key missing from
    * ENCRYPTION_KEYS), the view is given back, ciphertext included, so that an operator's
@@ -167,33 +229,25 @@ export function createMessageService(
       const id = randomUUID();
       const passphraseHash =
         input.passphrase === undefined ? null : await hashSecret(input.passphrase);
-      const [row] = await db
-        .query<{ id: string; expires_at: Date; max_views: number }>(
-          `INSERT INTO messages (id, owner_id, content, passphrase_hash, max_views, views_left,
-                               expires_at)
-         VALUES ($1, $2, $3, $4, $5, $5, now() + make_interval(secs => $6))
-         RETURNING id, expires_at, max_views`,
-          [
-            id,
-            input.ownerId,
-            cipher.seal(id, input.message),
-            passphraseHash,
-            input.maxViews,
-            input.expiresIn,
-          ],
-        )
+      return inserts
+        .submit([
+          id,
+          input.ownerId,
+          cipher.seal(id, input.message),
+          passphraseHash,
+          input.maxViews,
+          input.expiresIn,
+        ])
         .catch((err: unknown) => {
           // 23503: the token's account no longer exists (deleted after the token was issued).
           if ((err as { code?: unknown }).code === '23503') throw new AppError('unauthorized');
           throw err;
         });
-      if (row === undefined) throw new Error('insert returned no row');
-      return row;
     },
 
     /** Consumes one view if the message is live and its passphrase (if any) is right. */
     async reveal(id: string, passphrase: string | undefined): Promise<RevealOutcome> {
-      const [row] = await db.query<ConsumedRow>(CONSUME_OPEN, [id]);
+      const row = await consumes.submit(id);
       if (row !== undefined) return opened(row);
 
       const [state] = await db.query<{ gated: boolean }>(

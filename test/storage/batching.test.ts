@@ -1,0 +1,355 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FernetKey } from '../../src/crypto/fernet.js';
+import { createMessageCipher } from '../../src/crypto/message-cipher.js';
+import { AppError } from '../../src/errors.js';
+import {
+  createMessageService,
+  type MessageService,
+  type RevealOutcome,
+} from '../../src/messages/message-service.js';
+import { CONSUME_OPEN_MANY, INSERT_MESSAGES } from '../../src/messages/statements.js';
+import { createBatcher, statementFailed, type BatchRunner } from '../../src/storage/batcher.js';
+import {
+  openEmbedded,
+  openPostgres,
+  type Database,
+  type Queryable,
+} from '../../src/storage/database.js';
+import { migrate } from '../../src/storage/migrations.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+
+/** A runner that records each call; `fail` decides per item whether it is a bad one. */
+function recordingRunner(
+  overrides: Partial<BatchRunner<number, number>> = {},
+  fail: (item: number) => boolean = () => false,
+) {
+  const calls: { kind: 'many' | 'one'; items: number[] }[] = [];
+  const badItem = Object.assign(new Error('bad item'), { code: '23503' });
+  const runner: BatchRunner<number, number> = {
+    async runMany(items) {
+      calls.push({ kind: 'many', items: [...items] });
+      await new Promise((resolve) => setImmediate(resolve));
+      if (items.some(fail)) throw badItem;
+      return items.map((n) => n * 10);
+    },
+    async runOne(item) {
+      calls.push({ kind: 'one', items: [item] });
+      await new Promise((resolve) => setImmediate(resolve));
+      if (fail(item)) throw badItem;
+      return item * 10;
+    },
+    changedNothing: statementFailed,
+    maxItems: 100,
+    maxInFlight: 1,
+    ...overrides,
+  };
+  return { runner, calls };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+describe('the batcher', () => {
+  it('runs a lone item on its own, and items that arrive together in one batch, in order', async () => {
+    const { runner, calls } = recordingRunner();
+    const batcher = createBatcher(runner);
+
+    expect(await batcher.submit(7)).toBe(70);
+    expect(await Promise.all(range(5).map((n) => batcher.submit(n)))).toEqual([0, 10, 20, 30, 40]);
+
+    expect(calls).toEqual([
+      { kind: 'one', items: [7] },
+      { kind: 'many', items: [0, 1, 2, 3, 4] },
+    ]);
+  });
+
+  it('never puts two items with the same key in one batch, and keeps the rest in order', async () => {
+    const { runner, calls } = recordingRunner({ key: (n) => String(n % 3) });
+    const batcher = createBatcher(runner);
+
+    const results = await Promise.all([0, 3, 1, 6, 2, 4].map((n) => batcher.submit(n)));
+
+    expect(results).toEqual([0, 30, 10, 60, 20, 40]);
+    for (const call of calls) {
+      expect(new Set(call.items.map((n) => n % 3)).size).toBe(call.items.length);
+    }
+    expect(calls.map((c) => c.items)).toEqual([[0, 1, 2], [3, 4], [6]]);
+  });
+
+  it('stops a batch at maxItems and before it passes maxWeight', async () => {
+    const byCount = recordingRunner({ maxItems: 4 });
+    const batcher = createBatcher(byCount.runner);
+    await Promise.all(range(10).map((n) => batcher.submit(n)));
+    expect(byCount.calls.map((c) => c.items.length)).toEqual([4, 4, 2]);
+
+    const byWeight = recordingRunner({ weight: (n) => n, maxWeight: 10 });
+    const weighed = createBatcher(byWeight.runner);
+    await Promise.all([9, 1, 5, 6, 20].map((n) => weighed.submit(n)));
+    // A heavy item still goes out, alone: the weight cap never strands an item.
+    expect(byWeight.calls.map((c) => c.items)).toEqual([[9, 1], [5], [6], [20]]);
+  });
+
+  it('runs no more than maxInFlight batches at once, and gathers the rest meanwhile', async () => {
+    let running = 0;
+    let most = 0;
+    let statements = 0;
+    const slow = async <T>(work: () => T): Promise<T> => {
+      running += 1;
+      statements += 1;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running -= 1;
+      return work();
+    };
+    const batcher = createBatcher<number, number>({
+      runMany: (items) => slow(() => items.map((n) => n * 10)),
+      runOne: (item) => slow(() => item * 10),
+      changedNothing: statementFailed,
+      maxItems: 100,
+      maxInFlight: 2,
+    });
+
+    // Thirty requests, one per turn of the event loop, each statement taking 5 ms.
+    const pending: Promise<number>[] = [];
+    for (const n of range(30)) {
+      pending.push(batcher.submit(n));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+
+    expect(await Promise.all(pending)).toEqual(range(30).map((n) => n * 10));
+    expect(most).toBe(2);
+    expect(statements).toBeLessThan(30);
+  });
+
+  it('retries a batch that was refused item by item, so only the bad item fails', async () => {
+    const { runner, calls } = recordingRunner({}, (n) => n === 2);
+    const batcher = createBatcher(runner);
+
+    const settled = await Promise.allSettled(range(4).map((n) => batcher.submit(n)));
+
+    expect(settled.map((s) => s.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect(calls.filter((c) => c.kind === 'one').map((c) => c.items[0])).toEqual([0, 1, 2, 3]);
+  });
+
+  it('never retries a batch whose outcome is unknown (a lost connection): every item fails', async () => {
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), {});
+    const { runner, calls } = recordingRunner();
+    const batcher = createBatcher({
+      ...runner,
+      runMany: async (items) => {
+        calls.push({ kind: 'many', items: [...items] });
+        throw lost;
+      },
+    });
+
+    const settled = await Promise.allSettled(range(3).map((n) => batcher.submit(n)));
+
+    expect(settled.every((s) => s.status === 'rejected' && s.reason === lost)).toBe(true);
+    expect(calls.filter((c) => c.kind === 'one')).toEqual([]);
+  });
+
+  it('tells statement failures (safe to retry) from the rest', () => {
+    expect(statementFailed({ code: '23505' })).toBe(true);
+    expect(statementFailed({ code: '40P01' })).toBe(true);
+    expect(statementFailed({ code: '22P02' })).toBe(true);
+    expect(statementFailed({ code: '08006' })).toBe(false);
+    expect(statementFailed({ code: '40003' })).toBe(false);
+    expect(statementFailed({ code: 'ECONNRESET' })).toBe(false);
+    expect(statementFailed(new Error('no code'))).toBe(false);
+  });
+});
+
+/** Counts the statements a service sends, by kind, on top of a real database. */
+function counting(db: Queryable) {
+  const sent = { insertMany: 0, consumeMany: 0 };
+  const wrapped: Queryable = {
+    query: (sql, params) => {
+      if (sql === INSERT_MESSAGES) sent.insertMany += 1;
+      if (sql === CONSUME_OPEN_MANY) sent.consumeMany += 1;
+      return db.query(sql, params);
+    },
+    exec: (sql) => db.exec(sql),
+  };
+  return { sent, wrapped };
+}
+
+const cipher = createMessageCipher([FernetKey.generate()]);
+const quiet = { destroyedAfterFailures: () => undefined, undecryptable: () => undefined };
+
+async function addUser(db: Queryable): Promise<string> {
+  const id = randomUUID();
+  await db.query('INSERT INTO users (id, username, password_hash) VALUES ($1, $2, $3)', [
+    id,
+    `u${id.slice(0, 8)}`,
+    'not-a-hash',
+  ]);
+  return id;
+}
+
+function revealed(outcome: RevealOutcome): string | undefined {
+  return outcome.kind === 'revealed' ? outcome.message.message : undefined;
+}
+
+const message = (ownerId: string, text: string, maxViews = 1) => ({
+  ownerId,
+  message: text,
+  expiresIn: 3600,
+  maxViews,
+  passphrase: undefined,
+});
+
+const engines: {
+  name: string;
+  open(): Promise<{ db: Database; inFlight: number; reopen?: () => Database }>;
+  close(): Promise<void>;
+}[] = [];
+
+let pgDatabase: TestDatabase | undefined;
+const embeddedDir = mkdtempSync(join(tmpdir(), 'sealnote-batch-'));
+engines.push(
+  {
+    name: 'PostgreSQL',
+    async open() {
+      pgDatabase ??= await createTestDatabase();
+      const url = pgDatabase.appUrl;
+      return { db: openPostgres(url), inFlight: 4, reopen: () => openPostgres(url) };
+    },
+    async close() {
+      await pgDatabase?.drop();
+    },
+  },
+  {
+    name: 'embedded PGlite',
+    async open() {
+      const db = await openEmbedded(embeddedDir);
+      await migrate(db);
+      return { db, inFlight: 1 };
+    },
+    async close() {
+      rmSync(embeddedDir, { recursive: true, force: true });
+    },
+  },
+);
+
+describe.each(engines)('batched statements on $name', (engine) => {
+  let db: Database;
+  let inFlight: number;
+  let reopen: (() => Database) | undefined;
+  let sent: { insertMany: number; consumeMany: number };
+  let service: MessageService;
+
+  beforeAll(async () => {
+    ({ db, inFlight, reopen } = await engine.open());
+    const counted = counting(db);
+    sent = counted.sent;
+    service = createMessageService(counted.wrapped, cipher, quiet, {
+      maxBatchesInFlight: inFlight,
+    });
+  });
+  afterAll(async () => {
+    await db.close();
+    await engine.close();
+  });
+
+  it('gives each of 200 concurrent creates and reads its own message, in fewer statements', async () => {
+    const owners = [await addUser(db), await addUser(db)];
+    const texts = range(200).map((n) => `secret ${String(n)} 🔥`);
+    sent.insertMany = 0;
+    sent.consumeMany = 0;
+
+    const created = await Promise.all(
+      texts.map((text, n) => service.create(message(owners[n % 2] ?? '', text))),
+    );
+    expect(new Set(created.map((c) => c.id)).size).toBe(200);
+    expect(sent.insertMany).toBeGreaterThan(0);
+    expect(sent.insertMany).toBeLessThan(200);
+
+    const read = await Promise.all(created.map((c) => service.reveal(c.id, undefined)));
+    expect(read.map(revealed)).toEqual(texts);
+    expect(sent.consumeMany).toBeGreaterThan(0);
+    expect(sent.consumeMany).toBeLessThan(200);
+
+    const owned = await service.listOwned(owners[0] ?? '');
+    expect(owned).toEqual([]);
+    const again = await Promise.all(created.map((c) => service.reveal(c.id, undefined)));
+    expect(again.every((o) => o.kind === 'gone')).toBe(true);
+  });
+
+  it('fails only the create whose account is gone when it shares a batch', async () => {
+    const owner = await addUser(db);
+    const deleted = randomUUID();
+
+    const settled = await Promise.allSettled([
+      service.create(message(owner, 'a')),
+      service.create(message(deleted, 'b')),
+      service.create(message(owner, 'c')),
+    ]);
+
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const refused = settled[1];
+    expect(refused.status === 'rejected' && refused.reason instanceof AppError).toBe(true);
+    const ids = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.id] : []));
+    expect(
+      (await Promise.all(ids.map((id) => service.reveal(id, undefined)))).map(revealed),
+    ).toEqual(['a', 'c']);
+  });
+
+  it('hands out each view once when the same messages are read many times at once', async () => {
+    const owner = await addUser(db);
+    const once = await service.create(message(owner, 'once'));
+    const thrice = await service.create(message(owner, 'thrice', 3));
+    const others = await Promise.all(
+      range(40).map((n) => service.create(message(owner, `o${String(n)}`))),
+    );
+
+    const reads = [
+      ...range(50).map(() => once.id),
+      ...range(20).map(() => thrice.id),
+      ...others.map((o) => o.id),
+    ].sort(() => Math.random() - 0.5);
+    const outcomes = await Promise.all(reads.map((id) => service.reveal(id, undefined)));
+
+    const got = (text: string) => outcomes.filter((o) => revealed(o) === text).length;
+    expect(got('once')).toBe(1);
+    expect(got('thrice')).toBe(3);
+    for (let n = 0; n < 40; n++) expect(got(`o${String(n)}`)).toBe(1);
+    expect(outcomes.filter((o) => o.kind === 'gone')).toHaveLength(49 + 17);
+  });
+
+  it('does not deadlock when two replicas read overlapping messages in opposite orders', async () => {
+    if (reopen === undefined) return; // one process only: the embedded database has no replicas
+    const other = reopen();
+    try {
+      const replica = createMessageService(other, cipher, quiet, { maxBatchesInFlight: 4 });
+      const owner = await addUser(db);
+      const ids = (
+        await Promise.all(
+          range(30).map((n) => service.create(message(owner, `m${String(n)}`, 100))),
+        )
+      ).map((c) => c.id);
+
+      const rounds = range(3).flatMap(() => [
+        ...ids.map((id) => service.reveal(id, undefined)),
+        ...[...ids].reverse().map((id) => replica.reveal(id, undefined)),
+      ]);
+      const outcomes = await Promise.all(rounds);
+
+      expect(outcomes.every((o) => o.kind === 'revealed')).toBe(true);
+      const left = await db.query<{ total: string }>(
+        'SELECT sum(views_left)::text AS total FROM messages WHERE id = ANY($1::uuid[])',
+        [ids],
+      );
+      expect(Number(left[0]?.total)).toBe(30 * 100 - outcomes.length);
+    } finally {
+      await other.close();
+    }
+  });
+});
