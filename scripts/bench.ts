@@ -68,7 +68,7 @@ const CONNECTIONS = [8, 64] as const;
 const POOL_SIZE = 16;
 /** Rate limits are per minute and the config allows at most 1,000,000. */
 const NO_LIMIT = '1000000';
-const EMBEDDED_SEED = Number(process.env.BENCH_EMBEDDED_SEED ?? '30000');
+const EMBEDDED_SEED = Number(process.env.BENCH_EMBEDDED_SEED ?? '160000');
 const ONLY = process.env.BENCH_ONLY;
 const SCENARIOS = (['create', 'read'] as const).filter((s) =>
   (process.env.BENCH_SCENARIOS ?? 'create,read').split(',').includes(s),
