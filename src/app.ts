@@ -105,6 +105,18 @@ export async function buildApp(config: Config, logger: Logger): Promise<BuiltApp
     await services.close();
   });
 
+  // While the server drains, each answer closes its connection: a keep-alive client would
+  // otherwise hold the process for keepAliveTimeout after its last answer.
+  let draining = false;
+  app.addHook('preClose', (done) => {
+    draining = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (draining) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   try {
     registerRequestLog(app);
     await registerSecurityHeaders(app, config, headers);

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,9 +107,13 @@ describe('the server process', () => {
     const body = JSON.stringify({ message: 'sent while shutting down' });
     const { port } = new URL(server.url);
 
-    const response = new Promise<number | undefined>((resolve, reject) => {
+    // A keep-alive agent: the answer must close the connection, or the idle connection
+    // would keep the draining process alive for the keep-alive timeout.
+    const agent = new Agent({ keepAlive: true });
+    const response = new Promise<{ status?: number; connection?: string }>((resolve, reject) => {
       const req = request(
         {
+          agent,
           host: '127.0.0.1',
           port,
           method: 'POST',
@@ -123,7 +127,7 @@ describe('the server process', () => {
         (res) => {
           res.resume();
           res.on('end', () => {
-            resolve(res.statusCode);
+            resolve({ status: res.statusCode, connection: res.headers.connection });
           });
         },
       );
@@ -136,8 +140,9 @@ describe('the server process', () => {
       }, 200);
     });
 
-    expect(await response).toBe(201);
+    expect(await response).toEqual({ status: 201, connection: 'close' });
     expect(await server.exited).toBe(0);
+    agent.destroy();
   });
 
   it('refuses a 22 MB body with 413 before reading it, and stays healthy', async () => {
