@@ -93,10 +93,11 @@ function errCode(err: unknown): string {
 
 /**
  * Batched create and read statements in flight at once on PostgreSQL, for each of the two:
- * together half the pool's 16 connections, which leaves the rest for everything else (owner
- * lists, passphrase gates, revocations).
+ * together 12 of the pool's 16 connections, which leaves the rest for everything else (owner
+ * lists, passphrase gates, revocations). Each slot is a connection a slow statement (a row
+ * another transaction holds locked, say) can occupy while the other slots carry on.
  */
-const POSTGRES_BATCHES_IN_FLIGHT = 4;
+const POSTGRES_BATCHES_IN_FLIGHT = 6;
 
 export async function openServices(config: Config, log: FastifyBaseLogger): Promise<Services> {
   const cipher = createMessageCipher(config.encryptionKeys);

@@ -90,6 +90,8 @@ export interface MessageServiceOptions {
 /** Rows per batched statement, and the ciphertext bytes an insert batch carries at most. */
 const MAX_BATCH_ROWS = 64;
 const MAX_BATCH_BYTES = 1024 * 1024;
+/** A request waits this long for its batch to start, as long as for a pooled connection. */
+const MAX_BATCH_WAIT_MS = 5_000;
 
 function byId<T extends { id: string }>(rows: readonly T[]): Map<string, T> {
   return new Map(rows.map((row) => [row.id, row]));
@@ -124,6 +126,7 @@ export function createMessageService(
     maxWeight: MAX_BATCH_BYTES,
     maxItems: MAX_BATCH_ROWS,
     maxInFlight: options.maxBatchesInFlight,
+    maxWaitMs: MAX_BATCH_WAIT_MS,
   });
 
   const consumes = createBatcher<string, ConsumedRow | undefined>({
@@ -140,6 +143,7 @@ export function createMessageService(
     key: (id) => id,
     maxItems: MAX_BATCH_ROWS,
     maxInFlight: options.maxBatchesInFlight,
+    maxWaitMs: MAX_BATCH_WAIT_MS,
   });
 
   /**
@@ -225,19 +229,26 @@ export function createMessageService(
   }
 
   return {
-    async create(input: NewMessage): Promise<{ id: string; expires_at: Date; max_views: number }> {
+    /** `gone` says whether the requester has left; a create nobody waits for is dropped. */
+    async create(
+      input: NewMessage,
+      gone?: () => boolean,
+    ): Promise<{ id: string; expires_at: Date; max_views: number }> {
       const id = randomUUID();
       const passphraseHash =
         input.passphrase === undefined ? null : await hashSecret(input.passphrase);
       return inserts
-        .submit([
-          id,
-          input.ownerId,
-          cipher.seal(id, input.message),
-          passphraseHash,
-          input.maxViews,
-          input.expiresIn,
-        ])
+        .submit(
+          [
+            id,
+            input.ownerId,
+            cipher.seal(id, input.message),
+            passphraseHash,
+            input.maxViews,
+            input.expiresIn,
+          ],
+          gone,
+        )
         .catch((err: unknown) => {
           // 23503: the token's account no longer exists (deleted after the token was issued).
           if ((err as { code?: unknown }).code === '23503') throw new AppError('unauthorized');
@@ -245,9 +256,16 @@ export function createMessageService(
         });
     },
 
-    /** Consumes one view if the message is live and its passphrase (if any) is right. */
-    async reveal(id: string, passphrase: string | undefined): Promise<RevealOutcome> {
-      const row = await consumes.submit(id);
+    /**
+     * Consumes one view if the message is live and its passphrase (if any) is right. A read
+     * whose requester has left (`gone`) before its statement runs takes nothing.
+     */
+    async reveal(
+      id: string,
+      passphrase: string | undefined,
+      gone?: () => boolean,
+    ): Promise<RevealOutcome> {
+      const row = await consumes.submit(id, gone);
       if (row !== undefined) return opened(row);
 
       const [state] = await db.query<{ gated: boolean }>(

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { AppError, problemBody, type ProblemCode } from '../errors.js';
+import { BatchItemDroppedError, BatchWaitTimeoutError } from '../storage/batcher.js';
 import { isConnectionError } from '../storage/database.js';
 
 export function sendProblem(reply: FastifyReply, code: ProblemCode, detail?: string) {
@@ -34,6 +35,17 @@ const STATUS_CODES: Partial<Record<number, ProblemCode>> = {
   429: 'rate_limited',
 };
 
+/**
+ * The database is up but too slow to answer in time: a request waited too long for its
+ * statement to start, or the statement ran past statement_timeout (57014) or lock_timeout
+ * (55P03). Like an unreachable database, this is a 503 to retry, not a fault of the request.
+ */
+function isOverloaded(err: unknown): boolean {
+  if (err instanceof BatchWaitTimeoutError) return true;
+  const code = (err as { code?: unknown }).code;
+  return code === '57014' || code === '55P03';
+}
+
 function classify(err: FastifyError): { code: ProblemCode; detail?: string } {
   if (err instanceof AppError) return { code: err.code, detail: err.detail };
   if (err.validation !== undefined) {
@@ -51,7 +63,7 @@ function classify(err: FastifyError): { code: ProblemCode; detail?: string } {
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
     return { code: 'invalid_request' };
   }
-  if (isConnectionError(err)) return { code: 'unavailable' };
+  if (isConnectionError(err) || isOverloaded(err)) return { code: 'unavailable' };
   return { code: 'internal' };
 }
 
@@ -70,6 +82,11 @@ export function frameworkErrorProblem(err: FastifyError): { code: ProblemCode; d
  */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof BatchItemDroppedError) {
+      // The client hung up before its statement ran; nothing was done and nobody is listening.
+      request.log.info({ event: 'client_gone' }, 'Client left before its request ran');
+      return sendProblem(reply, 'unavailable');
+    }
     const { code, detail } = classify(err);
     if (code === 'internal') {
       request.log.error({ event: 'unhandled_error', err }, 'Request failed');

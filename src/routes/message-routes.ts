@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import type { RevealedMessage, RevealOutcome } from '../messages/message-service.js';
 import { requireAuth } from '../plugins/auth-guard.js';
@@ -24,6 +24,11 @@ const DEFAULT_MAX_VIEWS = 1;
 /** JSON can spell one byte of text as six (`\u0000`): the body limit leaves room for that. */
 export function messageBodyLimit(maxMessageBytes: number): number {
   return maxMessageBytes * 6 + 4096;
+}
+
+/** Whether the client has hung up: its statement, still queued, is then not run. */
+function clientGone(request: FastifyRequest): () => boolean {
+  return () => request.raw.socket.destroyed;
 }
 
 function present(message: RevealedMessage) {
@@ -92,13 +97,16 @@ const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         throw new AppError('rate_limited', 'Too many messages from this account');
       }
 
-      const created = await messages.create({
-        ownerId: auth.sub,
-        message,
-        expiresIn: request.body.expires_in ?? DEFAULT_EXPIRES_IN,
-        maxViews: request.body.max_views ?? DEFAULT_MAX_VIEWS,
-        passphrase,
-      });
+      const created = await messages.create(
+        {
+          ownerId: auth.sub,
+          message,
+          expiresIn: request.body.expires_in ?? DEFAULT_EXPIRES_IN,
+          maxViews: request.body.max_views ?? DEFAULT_MAX_VIEWS,
+          passphrase,
+        },
+        clientGone(request),
+      );
       return reply.code(201).header('location', `/message/${created.id}`).send({
         id: created.id,
         expires_at: created.expires_at.toISOString(),
@@ -120,7 +128,11 @@ const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const outcome = await messages.reveal(request.params.id.toLowerCase(), undefined);
+      const outcome = await messages.reveal(
+        request.params.id.toLowerCase(),
+        undefined,
+        clientGone(request),
+      );
       return answer(outcome, reply);
     },
   );
@@ -160,7 +172,11 @@ const messageRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         throw new AppError('invalid_request', 'Text must be well-formed Unicode');
       }
 
-      const outcome = await messages.reveal(request.params.id.toLowerCase(), passphrase);
+      const outcome = await messages.reveal(
+        request.params.id.toLowerCase(),
+        passphrase,
+        clientGone(request),
+      );
       return answer(outcome, reply);
     },
   );

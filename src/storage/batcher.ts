@@ -9,6 +9,10 @@
  * certainly changed nothing (the statement was refused or rolled back) is run again item by
  * item, so one bad item cannot fail its neighbours; any other failure, such as a lost
  * connection, is handed to every item as it is, never retried.
+ *
+ * An item waits in the queue at most `maxWaitMs`, like a request waiting for a pooled
+ * connection, and an item whose requester has gone (`submit`'s `gone`) is dropped before it
+ * runs: a read nobody will receive must not take a view.
  */
 export interface BatchRunner<I, O> {
   /** Runs several items in one statement; answers one result per item, in their order. */
@@ -25,16 +29,37 @@ export interface BatchRunner<I, O> {
   maxItems: number;
   /** Batches running at once: the connections there are to run them on. */
   maxInFlight: number;
+  /** How long an item may wait in the queue before it fails with BatchWaitTimeoutError. */
+  maxWaitMs: number;
+}
+
+/** An item waited longer than `maxWaitMs` for a batch to take it: the database is too slow. */
+export class BatchWaitTimeoutError extends Error {
+  override name = 'BatchWaitTimeoutError';
+  constructor() {
+    super('Waited too long for the database');
+  }
+}
+
+/** The requester went away before its item ran; the item was not run. */
+export class BatchItemDroppedError extends Error {
+  override name = 'BatchItemDroppedError';
+  constructor() {
+    super('The requester went away before the statement ran');
+  }
 }
 
 interface Pending<I, O> {
   item: I;
+  gone: (() => boolean) | undefined;
+  timer: NodeJS.Timeout | undefined;
   resolve: (value: O) => void;
   reject: (err: unknown) => void;
 }
 
 export interface Batcher<I, O> {
-  submit(item: I): Promise<O>;
+  /** Runs `item` in a batch; `gone` says whether its requester has left (then it is dropped). */
+  submit(item: I, gone?: () => boolean): Promise<O>;
 }
 
 export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
@@ -49,6 +74,11 @@ export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
     const keys = new Set<string>();
     let weight = 0;
     for (const pending of queue) {
+      if (pending.gone?.() === true) {
+        clearTimeout(pending.timer);
+        pending.reject(new BatchItemDroppedError());
+        continue;
+      }
       const key = runner.key?.(pending.item);
       const w = runner.weight?.(pending.item) ?? 0;
       const full =
@@ -60,6 +90,7 @@ export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
       }
       if (key !== undefined) keys.add(key);
       weight += w;
+      clearTimeout(pending.timer);
       batch.push(pending);
     }
     queue = rest;
@@ -94,6 +125,7 @@ export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
     scheduled = false;
     while (inFlight < runner.maxInFlight && queue.length > 0) {
       const batch = take();
+      if (batch.length === 0) break; // everything left had been given up
       inFlight += 1;
       void run(batch).finally(() => {
         inFlight -= 1;
@@ -103,9 +135,15 @@ export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
   }
 
   return {
-    submit(item) {
+    submit(item, gone) {
       return new Promise<O>((resolve, reject) => {
-        queue.push({ item, resolve, reject });
+        const pending: Pending<I, O> = { item, gone, timer: undefined, resolve, reject };
+        pending.timer = setTimeout(() => {
+          // Still queued (a taken item's timer is cleared): give up on it.
+          queue = queue.filter((p) => p !== pending);
+          reject(new BatchWaitTimeoutError());
+        }, runner.maxWaitMs);
+        queue.push(pending);
         if (!scheduled) {
           scheduled = true;
           setImmediate(drain);

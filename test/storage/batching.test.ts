@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FernetKey } from '../../src/crypto/fernet.js';
 import { createMessageCipher } from '../../src/crypto/message-cipher.js';
@@ -12,7 +13,13 @@ import {
   type RevealOutcome,
 } from '../../src/messages/message-service.js';
 import { CONSUME_OPEN_MANY, INSERT_MESSAGES } from '../../src/messages/statements.js';
-import { createBatcher, statementFailed, type BatchRunner } from '../../src/storage/batcher.js';
+import {
+  BatchItemDroppedError,
+  BatchWaitTimeoutError,
+  createBatcher,
+  statementFailed,
+  type BatchRunner,
+} from '../../src/storage/batcher.js';
 import {
   openEmbedded,
   openPostgres,
@@ -45,6 +52,7 @@ function recordingRunner(
     changedNothing: statementFailed,
     maxItems: 100,
     maxInFlight: 1,
+    maxWaitMs: 60_000,
     ...overrides,
   };
   return { runner, calls };
@@ -110,6 +118,7 @@ describe('the batcher', () => {
       changedNothing: statementFailed,
       maxItems: 100,
       maxInFlight: 2,
+      maxWaitMs: 60_000,
     });
 
     // Thirty requests, one per turn of the event loop, each statement taking 5 ms.
@@ -154,6 +163,52 @@ describe('the batcher', () => {
 
     expect(settled.every((s) => s.status === 'rejected' && s.reason === lost)).toBe(true);
     expect(calls.filter((c) => c.kind === 'one')).toEqual([]);
+  });
+
+  it('fails an item that waited past maxWaitMs, without running it, and goes on with the rest', async () => {
+    let release: () => void = () => undefined;
+    const ran: number[] = [];
+    const batcher = createBatcher<number, number>({
+      runMany: async (items) => {
+        ran.push(...items);
+        return [...items];
+      },
+      runOne: async (item) => {
+        ran.push(item);
+        // The first item holds the only slot until released, like a statement on a locked row.
+        if (item === 0) await new Promise<void>((resolve) => (release = resolve));
+        return item;
+      },
+      changedNothing: statementFailed,
+      maxItems: 100,
+      maxInFlight: 1,
+      maxWaitMs: 50,
+    });
+
+    const stuck = batcher.submit(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    const waiting = batcher.submit(1);
+
+    await expect(waiting).rejects.toBeInstanceOf(BatchWaitTimeoutError);
+    release();
+    expect(await stuck).toBe(0);
+    expect(await batcher.submit(2)).toBe(2);
+    expect(ran).toEqual([0, 2]);
+  });
+
+  it('drops an item whose requester has gone before it runs', async () => {
+    const { runner, calls } = recordingRunner();
+    const batcher = createBatcher(runner);
+    let left = false;
+
+    const first = batcher.submit(0);
+    const gone = batcher.submit(1, () => left);
+    const stays = batcher.submit(2, () => false);
+    left = true;
+
+    await expect(gone).rejects.toBeInstanceOf(BatchItemDroppedError);
+    expect(await Promise.all([first, stays])).toEqual([0, 20]);
+    expect(calls.flatMap((c) => c.items)).toEqual([0, 2]);
   });
 
   it('tells statement failures (safe to retry) from the rest', () => {
@@ -327,6 +382,42 @@ describe.each(engines)('batched statements on $name', (engine) => {
     for (let n = 0; n < 40; n++) expect(got(`o${String(n)}`)).toBe(1);
     expect(outcomes.filter((o) => o.kind === 'gone')).toHaveLength(49 + 17);
   });
+
+  it.runIf(engine.replicas)(
+    'drops a read queued behind locked rows once its requester leaves: the view stays',
+    async () => {
+      const owner = await addUser(db);
+      const [a, b, victim] = await Promise.all(
+        ['a', 'b', 'victim'].map((text) => service.create(message(owner, text))),
+      );
+      if (a === undefined || b === undefined || victim === undefined) throw new Error('setup');
+      const narrow = createMessageService(db, cipher, quiet, { maxBatchesInFlight: 2 });
+      const locker = new pg.Client({ connectionString: pgDatabase?.adminUrl });
+      await locker.connect();
+      try {
+        // Another transaction holds rows a and b, so the two reads of them take both slots.
+        await locker.query('BEGIN');
+        await locker.query('SELECT 1 FROM messages WHERE id = ANY($1::uuid[]) FOR UPDATE', [
+          [a.id, b.id],
+        ]);
+        const first = narrow.reveal(a.id, undefined);
+        const second = narrow.reveal(b.id, undefined);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        let left = false;
+        // Settled from the start, so the rejection is never unhandled.
+        const queued = narrow.reveal(victim.id, undefined, () => left).catch((err: unknown) => err);
+        left = true;
+        await locker.query('COMMIT');
+
+        expect(await queued).toBeInstanceOf(BatchItemDroppedError);
+        expect([revealed(await first), revealed(await second)]).toEqual(['a', 'b']);
+        expect(await service.exists(victim.id)).toBe(true);
+        expect(revealed(await service.reveal(victim.id, undefined))).toBe('victim');
+      } finally {
+        await locker.end();
+      }
+    },
+  );
 
   it.runIf(engine.replicas)(
     'does not deadlock when two replicas read overlapping messages in opposite orders',
