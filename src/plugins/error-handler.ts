@@ -22,7 +22,10 @@ function describeValidation(err: FastifyError): string {
     .map((issue) => {
       const path =
         issue.instancePath === undefined || issue.instancePath === '' ? '' : issue.instancePath;
-      return `${part}${path}: ${issue.message ?? 'is not valid'}`;
+      // An unknown property fails its `additionalProperties: false` schema, which the
+      // validator words as "schema is false".
+      const message = issue.message === 'schema is false' ? 'is not a known field' : issue.message;
+      return `${part}${path}: ${message ?? 'is not valid'}`;
     })
     .join('; ');
 }

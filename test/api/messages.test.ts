@@ -91,6 +91,15 @@ describe.each(['embedded', 'postgres'] as const)('on the %s database', (engine) 
       expect(await count()).toBe(before);
     });
 
+    it('names an unknown field in words a client understands', async () => {
+      const res = await createMessage(server.app, token, { message: 'x', owner: 'me' });
+
+      expect(res.statusCode).toBe(400);
+      const detail = String(res.json<{ detail?: unknown }>().detail);
+      expect(detail).toContain('body/owner: is not a known field');
+      expect(detail).not.toContain('schema is false');
+    });
+
     it('accepts the bounds of expires_in and max_views', async () => {
       for (const body of [
         { message: 'x', expires_in: 60, max_views: 1 },
