@@ -5,7 +5,12 @@ import { StartupError } from './services.js';
 import { DataDirLockedError } from './storage/data-dir-lock.js';
 import { MakeDirError } from './storage/make-dir.js';
 
-const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How long a drain may take before the process gives up and exits 1. Longer than a statement
+ * may run (statement_timeout 10 s, query_timeout 15 s), so that a request stuck on a locked
+ * row still gets its answer; shorter than Kubernetes' default 30 s grace before SIGKILL.
+ */
+const SHUTDOWN_GRACE_MS = 25_000;
 
 async function main(): Promise<void> {
   const loaded = loadConfigOrReport(process.env);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hashSecret, verifySecret } from '../accounts/passwords.js';
 import type { MessageCipher } from '../crypto/message-cipher.js';
 import { AppError } from '../errors.js';
-import { createBatcher, statementFailed } from '../storage/batcher.js';
+import { BatchItemDroppedError, createBatcher, statementFailed } from '../storage/batcher.js';
 import type { Queryable } from '../storage/database.js';
 import {
   CONSUME_GATED,
@@ -151,18 +151,29 @@ export function createMessageService(
    * ENCRYPTION_KEYS), the view is given back, ciphertext included, so that an operator's
    * mistake does not burn the message: it opens again once the key is restored.
    */
-  async function opened(row: ConsumedRow | undefined): Promise<RevealOutcome> {
+  async function opened(
+    row: ConsumedRow | undefined,
+    gone: (() => boolean) | undefined,
+  ): Promise<RevealOutcome> {
     if (row?.content == null) return { kind: 'gone' };
+    const giveBack = (content: string) =>
+      db.query('UPDATE messages SET views_left = views_left + 1, content = $2 WHERE id = $1', [
+        row.id,
+        content,
+      ]);
     let text: string;
     try {
       text = cipher.open(row.id, row.content);
     } catch (err) {
-      await db.query(
-        'UPDATE messages SET views_left = views_left + 1, content = $2 WHERE id = $1',
-        [row.id, row.content],
-      );
+      await giveBack(row.content);
       events.undecryptable();
       throw err;
+    }
+    if (gone?.() === true) {
+      // The reader hung up while the statement ran (a locked row, a slow database): the
+      // answer cannot reach them, so the view they paid for goes back.
+      await giveBack(row.content);
+      throw new BatchItemDroppedError();
     }
     return {
       kind: 'revealed',
@@ -183,7 +194,11 @@ export function createMessageService(
     );
   }
 
-  async function revealGated(id: string, passphrase: string): Promise<RevealOutcome> {
+  async function revealGated(
+    id: string,
+    passphrase: string,
+    gone: (() => boolean) | undefined,
+  ): Promise<RevealOutcome> {
     // A check is admitted before the slow hash runs, and only while the wrong answers so far
     // plus the checks under way stay below ten: a burst of parallel guesses cannot slip more
     // than ten past the gate. Only a wrong answer counts as a failure.
@@ -208,17 +223,29 @@ export function createMessageService(
       return { kind: 'busy' };
     }
 
-    if (await verifySecret(gate.passphrase_hash, passphrase)) {
-      const [row] = await db.query<ConsumedRow>(CONSUME_GATED, [id]);
-      if (row === undefined) await releaseCheck(id);
-      return opened(row);
+    // From here the admitted check must be settled: by the consume, by counting a failure,
+    // or, if either fails (a timeout, a lost connection), by releasing it, so that a fault
+    // does not leave the message looking busy.
+    let settled = false;
+    let failed: { failed_attempts: number } | undefined;
+    try {
+      if (await verifySecret(gate.passphrase_hash, passphrase)) {
+        const [row] = await db.query<ConsumedRow>(CONSUME_GATED, [id]);
+        if (row === undefined) await releaseCheck(id);
+        settled = true;
+        return await opened(row, gone);
+      }
+      [failed] = await db.query<{ failed_attempts: number }>(
+        `UPDATE messages SET failed_attempts = failed_attempts + 1,
+                checks_in_flight = greatest(checks_in_flight - 1, 0)
+          WHERE id = $1 RETURNING failed_attempts`,
+        [id],
+      );
+      settled = true;
+    } catch (err) {
+      if (!settled) await releaseCheck(id).catch(() => undefined);
+      throw err;
     }
-    const [failed] = await db.query<{ failed_attempts: number }>(
-      `UPDATE messages SET failed_attempts = failed_attempts + 1,
-              checks_in_flight = greatest(checks_in_flight - 1, 0)
-        WHERE id = $1 RETURNING failed_attempts`,
-      [id],
-    );
     if (failed === undefined) return { kind: 'wrong_passphrase', destroyed: true };
     if (failed.failed_attempts >= MAX_PASSPHRASE_FAILURES) {
       await db.query('DELETE FROM messages WHERE id = $1', [id]);
@@ -266,7 +293,7 @@ export function createMessageService(
       gone?: () => boolean,
     ): Promise<RevealOutcome> {
       const row = await consumes.submit(id, gone);
-      if (row !== undefined) return opened(row);
+      if (row !== undefined) return opened(row, gone);
 
       const [state] = await db.query<{ gated: boolean }>(
         `SELECT m.passphrase_hash IS NOT NULL AS gated FROM messages AS m
@@ -274,9 +301,9 @@ export function createMessageService(
         [id],
       );
       if (state === undefined) return { kind: 'gone' };
-      if (!state.gated) return opened((await db.query<ConsumedRow>(CONSUME_OPEN, [id]))[0]);
+      if (!state.gated) return opened((await db.query<ConsumedRow>(CONSUME_OPEN, [id]))[0], gone);
       if (passphrase === undefined) return { kind: 'passphrase_required' };
-      return revealGated(id, passphrase);
+      return revealGated(id, passphrase, gone);
     },
 
     /** Whether a message is live; reads nothing and consumes nothing. */

@@ -66,6 +66,8 @@ export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
   let queue: Pending<I, O>[] = [];
   let inFlight = 0;
   let scheduled = false;
+  /** Keys of the items in running batches: a key runs in one batch at a time. */
+  const busyKeys = new Set<string>();
 
   /** The next batch from the front of the queue; what it leaves out stays queued, in order. */
   function take(): Pending<I, O>[] {
@@ -84,7 +86,9 @@ export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
       const full =
         batch.length >= runner.maxItems ||
         (batch.length > 0 && weight + w > (runner.maxWeight ?? Infinity));
-      if (full || (key !== undefined && keys.has(key))) {
+      // Readers of one message wait for each other here rather than each hold a slot: one
+      // row another transaction holds locked must not occupy every connection.
+      if (full || (key !== undefined && (keys.has(key) || busyKeys.has(key)))) {
         rest.push(pending);
         continue;
       }
@@ -111,7 +115,16 @@ export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
         for (const p of batch) p.reject(err);
         return;
       }
-      await Promise.all(batch.map((p) => runner.runOne(p.item).then(p.resolve, p.reject)));
+      await Promise.all(
+        batch.map(async (p) => {
+          // A requester that left while the batch ran is not served by the retry either.
+          if (p.gone?.() === true) {
+            p.reject(new BatchItemDroppedError());
+            return;
+          }
+          await runner.runOne(p.item).then(p.resolve, p.reject);
+        }),
+      );
       return;
     }
     batch.forEach((p, i) => {
@@ -127,10 +140,18 @@ export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
       const batch = take();
       if (batch.length === 0) break; // everything left had been given up
       inFlight += 1;
-      void run(batch).finally(() => {
-        inFlight -= 1;
-        drain();
-      });
+      const keys = runner.key === undefined ? [] : batch.map((p) => runner.key?.(p.item) ?? '');
+      for (const key of keys) busyKeys.add(key);
+      run(batch)
+        .catch((err: unknown) => {
+          // run() settles every item itself; this only keeps a bug from crashing the process.
+          for (const p of batch) p.reject(err);
+        })
+        .finally(() => {
+          inFlight -= 1;
+          for (const key of keys) busyKeys.delete(key);
+          drain();
+        });
     }
   }
 
@@ -141,7 +162,7 @@ export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
         pending.timer = setTimeout(() => {
           // Still queued (a taken item's timer is cleared): give up on it.
           queue = queue.filter((p) => p !== pending);
-          reject(new BatchWaitTimeoutError());
+          reject(gone?.() === true ? new BatchItemDroppedError() : new BatchWaitTimeoutError());
         }, runner.maxWaitMs);
         queue.push(pending);
         if (!scheduled) {
@@ -155,12 +176,13 @@ export function createBatcher<I, O>(runner: BatchRunner<I, O>): Batcher<I, O> {
 
 /**
  * PostgreSQL errors that mean the statement itself failed and was rolled back: bad data, a
- * constraint, a deadlock or serialization failure, a statement cancelled by its timeout.
+ * constraint, a deadlock or serialization failure, a statement cancelled by its timeout, a
+ * lock not obtained within lock_timeout.
  * Connection failures (no SQLSTATE, or class 08) and 40003 are not among them: the commit
  * may have happened.
  */
 export function statementFailed(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
-  return /^(22|23|42)/.test(code) || ['40001', '40P01', '57014'].includes(code);
+  return /^(22|23|42)/.test(code) || ['40001', '40P01', '55P03', '57014'].includes(code);
 }

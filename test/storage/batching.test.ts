@@ -211,9 +211,68 @@ describe('the batcher', () => {
     expect(calls.flatMap((c) => c.items)).toEqual([0, 2]);
   });
 
+  it('runs a key in one batch at a time, so readers of one row cannot take every slot', async () => {
+    let release: () => void = () => undefined;
+    const started: string[] = [];
+    const batcher = createBatcher<string, string>({
+      runMany: async (items) => {
+        started.push(...items);
+        return [...items];
+      },
+      runOne: async (item) => {
+        started.push(item);
+        if (item === 'hot' && started.length === 1) {
+          await new Promise<void>((resolve) => (release = resolve));
+        }
+        return item;
+      },
+      changedNothing: statementFailed,
+      key: (item) => item,
+      maxItems: 100,
+      maxInFlight: 3,
+      maxWaitMs: 60_000,
+    });
+
+    const first = batcher.submit('hot');
+    await new Promise((resolve) => setImmediate(resolve));
+    const more = ['hot', 'hot', 'cold'].map((item) => batcher.submit(item));
+    // The cold read goes through while the first hot one is stuck; the other hot ones wait.
+    expect(await more[2]).toBe('cold');
+    expect(started).toEqual(['hot', 'cold']);
+    release();
+    expect(await Promise.all([first, ...more])).toEqual(['hot', 'hot', 'hot', 'cold']);
+    expect(started).toEqual(['hot', 'cold', 'hot', 'hot']);
+  });
+
+  it('does not retry, item by item, the items whose requester left while the batch ran', async () => {
+    let left = false;
+    const { runner, calls } = recordingRunner({}, (n) => n === 2);
+    const batcher = createBatcher({
+      ...runner,
+      runMany: async (items) => {
+        left = true;
+        return runner.runMany(items);
+      },
+    });
+
+    const settled = await Promise.allSettled([
+      batcher.submit(0, () => left),
+      batcher.submit(1),
+      batcher.submit(2),
+    ]);
+
+    expect(settled[0].status === 'rejected' && settled[0].reason).toBeInstanceOf(
+      BatchItemDroppedError,
+    );
+    expect(settled.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected']);
+    expect(calls.filter((c) => c.kind === 'one').map((c) => c.items[0])).toEqual([1, 2]);
+  });
+
   it('tells statement failures (safe to retry) from the rest', () => {
     expect(statementFailed({ code: '23505' })).toBe(true);
     expect(statementFailed({ code: '40P01' })).toBe(true);
+    expect(statementFailed({ code: '55P03' })).toBe(true);
+    expect(statementFailed(null)).toBe(false);
     expect(statementFailed({ code: '22P02' })).toBe(true);
     expect(statementFailed({ code: '08006' })).toBe(false);
     expect(statementFailed({ code: '40003' })).toBe(false);
@@ -416,6 +475,30 @@ describe.each(engines)('batched statements on $name', (engine) => {
         expect([revealed(await first), revealed(await second)]).toEqual(['a', 'b']);
         expect(await service.exists(victim.id)).toBe(true);
         expect(revealed(await service.reveal(victim.id, undefined))).toBe('victim');
+      } finally {
+        await locker.end();
+      }
+    },
+  );
+
+  itWithReplicas?.(
+    'gives the view back when the reader leaves while its statement waits on a locked row',
+    async () => {
+      const owner = await addUser(db);
+      const target = await service.create(message(owner, 'held'));
+      const locker = new pg.Client({ connectionString: pgDatabase?.adminUrl });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('SELECT 1 FROM messages WHERE id = $1 FOR UPDATE', [target.id]);
+        let left = false;
+        const read = service.reveal(target.id, undefined, () => left).catch((err: unknown) => err);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        left = true;
+        await locker.query('COMMIT');
+
+        expect(await read).toBeInstanceOf(BatchItemDroppedError);
+        expect(revealed(await service.reveal(target.id, undefined))).toBe('held');
       } finally {
         await locker.end();
       }
