@@ -87,6 +87,10 @@ export interface MessageServiceOptions {
   maxBatchesInFlight: number;
 }
 
+/** The passphrase checks of message `m` still under way; stale ones are not (see revealGated). */
+const CHECKS_UNDER_WAY = `(CASE WHEN m.checks_since < now() - interval '60 seconds' THEN 0
+        ELSE m.checks_in_flight END)`;
+
 /** Rows per batched statement, and the ciphertext bytes an insert batch carries at most. */
 const MAX_BATCH_ROWS = 64;
 const MAX_BATCH_BYTES = 1024 * 1024;
@@ -202,10 +206,14 @@ export function createMessageService(
     // A check is admitted before the slow hash runs, and only while the wrong answers so far
     // plus the checks under way stay below ten: a burst of parallel guesses cannot slip more
     // than ten past the gate. Only a wrong answer counts as a failure.
+    // Checks counted in flight for over a minute since the latest one began belong to a
+    // process that died mid-check (no check lives that long: every statement of one times
+    // out sooner), so they no longer count and the count starts over.
     const [gate] = await db.query<{ passphrase_hash: string | null }>(
-      `UPDATE messages AS m SET checks_in_flight = m.checks_in_flight + 1
+      `UPDATE messages AS m
+          SET checks_in_flight = ${CHECKS_UNDER_WAY} + 1, checks_since = now()
         WHERE m.id = $1 AND ${LIVE} AND m.passphrase_hash IS NOT NULL
-          AND m.failed_attempts + m.checks_in_flight < $2
+          AND m.failed_attempts + ${CHECKS_UNDER_WAY} < $2
         RETURNING m.passphrase_hash`,
       [id, MAX_PASSPHRASE_FAILURES],
     );

@@ -58,6 +58,13 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN checks_in_flight integer NOT NULL DEFAULT 0 CHECK (checks_in_flight >= 0);
     `,
   },
+  {
+    version: 4,
+    name: 'when the latest passphrase check began',
+    sql: `
+      ALTER TABLE messages ADD COLUMN checks_since timestamptz;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -61,6 +61,31 @@ describe('attacks', () => {
     expect(row?.checks_in_flight).toBe(0);
   });
 
+  it('does not stay busy for checks a dead process left counted in flight', async () => {
+    const { token } = await registerAndLogin(server.app);
+    const id = await createdId(server.app, token, { message: 'x', passphrase: 'right one' });
+    const reveal = () =>
+      server.app.inject({
+        method: 'POST',
+        url: `/message/${id}/reveal`,
+        payload: { passphrase: 'right one' },
+      });
+    // Nine checks under way and one wrong answer: the gate is full while they are recent ...
+    await server.query(
+      'UPDATE messages SET checks_in_flight = 9, failed_attempts = 1, checks_since = now() WHERE id = $1',
+      [id],
+    );
+    expect((await reveal()).statusCode).toBe(429);
+    // ... and open again once they are older than any check can live: their process died.
+    await server.query(
+      "UPDATE messages SET checks_since = now() - interval '2 minutes' WHERE id = $1",
+      [id],
+    );
+    const res = await reveal();
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ message: 'x' });
+  });
+
   it('treats a message left with ten counted failures as gone, not busy', async () => {
     const { token } = await registerAndLogin(server.app);
     const id = await createdId(server.app, token, { message: 'x', passphrase: 'right one' });
