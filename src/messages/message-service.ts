@@ -87,8 +87,12 @@ export interface MessageServiceOptions {
   maxBatchesInFlight: number;
 }
 
-/** The passphrase checks of message `m` still under way; stale ones are not (see revealGated). */
-const CHECKS_UNDER_WAY = `(CASE WHEN m.checks_since < now() - interval '60 seconds' THEN 0
+/**
+ * The passphrase checks of message `m` still under way; stale ones are not (see revealGated).
+ * Counts from before migration 4 have no checks_since: they are stale too.
+ */
+const CHECKS_UNDER_WAY = `(CASE WHEN m.checks_since IS NULL
+          OR m.checks_since < now() - interval '60 seconds' THEN 0
         ELSE m.checks_in_flight END)`;
 
 /** Rows per batched statement, and the ciphertext bytes an insert batch carries at most. */
@@ -161,10 +165,12 @@ export function createMessageService(
   ): Promise<RevealOutcome> {
     if (row?.content == null) return { kind: 'gone' };
     const giveBack = (content: string) =>
-      db.query('UPDATE messages SET views_left = views_left + 1, content = $2 WHERE id = $1', [
-        row.id,
-        content,
-      ]);
+      // The ciphertext comes back only where the consume erased it: a rotation that rewrote
+      // the row meanwhile keeps its newer ciphertext.
+      db.query(
+        'UPDATE messages SET views_left = views_left + 1, content = coalesce(content, $2) WHERE id = $1',
+        [row.id, content],
+      );
     let text: string;
     try {
       text = cipher.open(row.id, row.content);

@@ -86,6 +86,23 @@ describe('attacks', () => {
     expect(res.json()).toMatchObject({ message: 'x' });
   });
 
+  it('does not stay busy for checks counted before checks_since existed', async () => {
+    const { token } = await registerAndLogin(server.app);
+    const id = await createdId(server.app, token, { message: 'y', passphrase: 'right one' });
+    // A row a crash left full under an older release: a count, but no time to it.
+    await server.query(
+      'UPDATE messages SET checks_in_flight = 10, checks_since = NULL WHERE id = $1',
+      [id],
+    );
+    const res = await server.app.inject({
+      method: 'POST',
+      url: `/message/${id}/reveal`,
+      payload: { passphrase: 'right one' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ message: 'y' });
+  });
+
   it('treats a message left with ten counted failures as gone, not busy', async () => {
     const { token } = await registerAndLogin(server.app);
     const id = await createdId(server.app, token, { message: 'x', passphrase: 'right one' });
