@@ -40,13 +40,15 @@ const STATUS_CODES: Partial<Record<number, ProblemCode>> = {
 
 /**
  * The database is up but too slow to answer in time: a request waited too long for its
- * statement to start, or the statement ran past statement_timeout (57014) or lock_timeout
- * (55P03). Like an unreachable database, this is a 503 to retry, not a fault of the request.
+ * statement to start, the statement ran past statement_timeout (57014) or lock_timeout
+ * (55P03), or the driver stopped waiting for its answer (query_timeout, which carries no
+ * code). Like an unreachable database, this is a 503 to retry, not a fault of the request.
  */
 function isOverloaded(err: unknown): boolean {
   if (err instanceof BatchWaitTimeoutError) return true;
   const code = (err as { code?: unknown }).code;
-  return code === '57014' || code === '55P03';
+  if (code === '57014' || code === '55P03') return true;
+  return err instanceof Error && err.message === 'Query read timeout';
 }
 
 function classify(err: FastifyError): { code: ProblemCode; detail?: string } {

@@ -133,7 +133,7 @@ export function isConnectionError(err: unknown): boolean {
     // Class 08 is connection exceptions; 57P01-57P03 are admin shutdown and cannot-connect-now.
     if (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code)) return true;
   }
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
     err.message,
   );
 }

@@ -60,6 +60,42 @@ function recordingRunner(
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+/**
+ * A batcher whose statements answer their items back, and where an item that `holds` (given
+ * the items started so far) runs alone and stays running until `release()`, like a statement
+ * on a row another transaction holds locked.
+ */
+function holdingBatcher<T>(
+  holds: (item: T, started: readonly T[]) => boolean,
+  options: Partial<BatchRunner<T, T>> = {},
+) {
+  const started: T[] = [];
+  let release: () => void = () => undefined;
+  const batcher = createBatcher<T, T>({
+    runMany: async (items) => {
+      started.push(...items);
+      return [...items];
+    },
+    runOne: async (item) => {
+      started.push(item);
+      if (holds(item, started)) await new Promise<void>((resolve) => (release = resolve));
+      return item;
+    },
+    changedNothing: statementFailed,
+    maxItems: 100,
+    maxInFlight: 1,
+    maxWaitMs: 60_000,
+    ...options,
+  });
+  return {
+    batcher,
+    started,
+    release: () => {
+      release();
+    },
+  };
+}
+
 describe('the batcher', () => {
   it('runs a lone item on its own, and items that arrive together in one batch, in order', async () => {
     const { runner, calls } = recordingRunner();
@@ -166,24 +202,12 @@ describe('the batcher', () => {
   });
 
   it('fails an item that waited past maxWaitMs, without running it, and goes on with the rest', async () => {
-    let release: () => void = () => undefined;
-    const ran: number[] = [];
-    const batcher = createBatcher<number, number>({
-      runMany: async (items) => {
-        ran.push(...items);
-        return [...items];
-      },
-      runOne: async (item) => {
-        ran.push(item);
-        // The first item holds the only slot until released, like a statement on a locked row.
-        if (item === 0) await new Promise<void>((resolve) => (release = resolve));
-        return item;
-      },
-      changedNothing: statementFailed,
-      maxItems: 100,
-      maxInFlight: 1,
-      maxWaitMs: 50,
-    });
+    // The first item holds the only slot until released.
+    const {
+      batcher,
+      started: ran,
+      release,
+    } = holdingBatcher<number>((item) => item === 0, { maxWaitMs: 50 });
 
     const stuck = batcher.submit(0);
     await new Promise((resolve) => setImmediate(resolve));
@@ -212,26 +236,10 @@ describe('the batcher', () => {
   });
 
   it('runs a key in one batch at a time, so readers of one row cannot take every slot', async () => {
-    let release: () => void = () => undefined;
-    const started: string[] = [];
-    const batcher = createBatcher<string, string>({
-      runMany: async (items) => {
-        started.push(...items);
-        return [...items];
-      },
-      runOne: async (item) => {
-        started.push(item);
-        if (item === 'hot' && started.length === 1) {
-          await new Promise<void>((resolve) => (release = resolve));
-        }
-        return item;
-      },
-      changedNothing: statementFailed,
-      key: (item) => item,
-      maxItems: 100,
-      maxInFlight: 3,
-      maxWaitMs: 60_000,
-    });
+    const { batcher, started, release } = holdingBatcher<string>(
+      (item, soFar) => item === 'hot' && soFar.length === 1,
+      { key: (item) => item, maxInFlight: 3 },
+    );
 
     const first = batcher.submit('hot');
     await new Promise((resolve) => setImmediate(resolve));
