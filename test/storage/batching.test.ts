@@ -316,6 +316,23 @@ async function addUser(db: Queryable): Promise<string> {
   return id;
 }
 
+/**
+ * Locks rows of messages in another transaction, as a long transaction elsewhere would;
+ * `release` commits it. `end` closes the connection (call it in any case).
+ */
+async function lockRows(adminUrl: string | undefined, ids: string[]) {
+  const locker = new pg.Client({ connectionString: adminUrl });
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query('SELECT 1 FROM messages WHERE id = ANY($1::uuid[]) FOR UPDATE', [ids]);
+  return {
+    release: async () => {
+      await locker.query('COMMIT');
+    },
+    end: () => locker.end(),
+  };
+}
+
 function revealed(outcome: RevealOutcome): string | undefined {
   return outcome.kind === 'revealed' ? outcome.message.message : undefined;
 }
@@ -462,14 +479,9 @@ describe.each(engines)('batched statements on $name', (engine) => {
       );
       if (a === undefined || b === undefined || victim === undefined) throw new Error('setup');
       const narrow = createMessageService(db, cipher, quiet, { maxBatchesInFlight: 2 });
-      const locker = new pg.Client({ connectionString: pgDatabase?.adminUrl });
-      await locker.connect();
+      // Another transaction holds rows a and b, so the two reads of them take both slots.
+      const lock = await lockRows(pgDatabase?.adminUrl, [a.id, b.id]);
       try {
-        // Another transaction holds rows a and b, so the two reads of them take both slots.
-        await locker.query('BEGIN');
-        await locker.query('SELECT 1 FROM messages WHERE id = ANY($1::uuid[]) FOR UPDATE', [
-          [a.id, b.id],
-        ]);
         const first = narrow.reveal(a.id, undefined);
         const second = narrow.reveal(b.id, undefined);
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -477,14 +489,14 @@ describe.each(engines)('batched statements on $name', (engine) => {
         // Settled from the start, so the rejection is never unhandled.
         const queued = narrow.reveal(victim.id, undefined, () => left).catch((err: unknown) => err);
         left = true;
-        await locker.query('COMMIT');
+        await lock.release();
 
         expect(await queued).toBeInstanceOf(BatchItemDroppedError);
         expect([revealed(await first), revealed(await second)]).toEqual(['a', 'b']);
         expect(await service.exists(victim.id)).toBe(true);
         expect(revealed(await service.reveal(victim.id, undefined))).toBe('victim');
       } finally {
-        await locker.end();
+        await lock.end();
       }
     },
   );
@@ -494,21 +506,18 @@ describe.each(engines)('batched statements on $name', (engine) => {
     async () => {
       const owner = await addUser(db);
       const target = await service.create(message(owner, 'held'));
-      const locker = new pg.Client({ connectionString: pgDatabase?.adminUrl });
-      await locker.connect();
+      const lock = await lockRows(pgDatabase?.adminUrl, [target.id]);
       try {
-        await locker.query('BEGIN');
-        await locker.query('SELECT 1 FROM messages WHERE id = $1 FOR UPDATE', [target.id]);
         let left = false;
         const read = service.reveal(target.id, undefined, () => left).catch((err: unknown) => err);
         await new Promise((resolve) => setTimeout(resolve, 100));
         left = true;
-        await locker.query('COMMIT');
+        await lock.release();
 
         expect(await read).toBeInstanceOf(BatchItemDroppedError);
         expect(revealed(await service.reveal(target.id, undefined))).toBe('held');
       } finally {
-        await locker.end();
+        await lock.end();
       }
     },
   );
